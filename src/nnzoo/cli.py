@@ -1,0 +1,265 @@
+"""The `nnzoo` command. Every user mistake ends in one line naming the problem and the fix, exit code 2."""
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+import textwrap
+from pathlib import Path
+
+from .errors import TrainingDiverged, UserError
+
+EXIT_USER, EXIT_DIVERGED = 2, 3
+
+
+def _train_keys_help() -> str:
+    from .config import describe
+    from .train.config import TrainConfig
+    lines = ["training keys (key=value; `nnzoo list RECIPE` shows the model's keys):"]
+    for name, default, doc in describe(TrainConfig):
+        lines.append(f"  {name}={json.dumps(default)}")
+        lines += ["      " + l for l in textwrap.wrap(doc, 90)]
+    return "\n".join(lines)
+
+
+def benchmark_values(path: Path | None = None) -> dict[str, str]:
+    """{recipe: headline value} from the recipe table of BENCHMARKS.md (rows start with | `recipe` |)."""
+    path = path or Path(__file__).resolve().parents[2] / "BENCHMARKS.md"
+    if not path.exists():
+        return {}
+    out = {}
+    for line in path.read_text().splitlines():
+        m = re.match(r"\|\s*`([\w-]+)`\s*\|[^|]*\|\s*([^|]+?)\s*\|", line)
+        if m and m.group(1) not in out:
+            out[m.group(1)] = m.group(2)
+    return out
+
+
+def cmd_list(args) -> int:
+    from . import registry
+    from .config import describe
+    if args.recipe:
+        r = registry.get_recipe(args.recipe)
+        _, cfg_cls = registry.model_classes(r.model)
+        print(f"{r.name}: {r.summary}\n  data: {r.data}   model: {r.model}   headline: {r.metric}"
+              f"   target: {r.target}\n  reference: {r.reference}\n  recipe's training settings: {r.train}"
+              f"\n  tour's quick version: {r.quick}\nmodel keys ({cfg_cls.__name__}):")
+        for name, default, doc in describe(cfg_cls):
+            value = r.model_config.get(name, default)
+            print(f"  {name}={json.dumps(value)}\n" + "\n".join("      " + l for l in textwrap.wrap(doc, 90)))
+        return 0
+    recorded = benchmark_values()
+    rows = [(r.name, r.data, r.metric, "" if r.target is None else f">= {r.target}", recorded.get(r.name, "-"))
+            for r in registry.RECIPES.values()]
+    if args.json:
+        print(json.dumps([dict(zip(["recipe", "data", "metric", "target", "recorded"], row)) for row in rows]))
+        return 0
+    head = ("recipe", "data", "headline metric", "target", "BENCHMARKS.md")
+    widths = [max(len(str(x)) for x in col) for col in zip(head, *rows)]
+    for row in [head, *rows]:
+        print("  ".join(str(x).ljust(w) for x, w in zip(row, widths)).rstrip())
+    print("\nexperiments: " + ", ".join(registry.EXPERIMENTS))
+    return 0
+
+
+def cmd_train(args) -> int:
+    from . import registry, runs
+    from .config import parse_overrides
+    from .train.loop import fit
+    overrides = list(args.overrides)
+    if args.recipe and "=" in args.recipe:
+        overrides.insert(0, args.recipe)
+        args.recipe = None
+    if args.resume:
+        doc = runs.read_config(Path(args.resume))
+        recipe = registry.get_recipe(doc["recipe"])
+        if args.recipe and args.recipe != recipe.name:
+            raise UserError(f"{args.resume} is a {recipe.name} run, not {args.recipe}; drop the recipe name")
+        from . import config as C
+        from .train.config import TrainConfig
+        mcfg = registry.model_config(doc["model"], doc["model_config"])
+        tcfg = C.from_dict(TrainConfig, doc["train"])
+        # only a stop point may change on resume; anything else would make it another run
+        extra = parse_overrides(overrides)
+        bad = [k for k in extra if k not in ("stop_after",)]
+        if bad:
+            raise UserError(f"--resume continues the run as configured; {bad[0]!r} cannot change "
+                            "(only stop_after can); start a new run instead")
+        tcfg = C.replace(tcfg, {"stop_after": int(extra.get("stop_after", 0))})
+        run_dir = Path(args.resume)
+    else:
+        if not args.recipe:
+            raise UserError("name a recipe (see `nnzoo list`), e.g. nnzoo train digits-cnn")
+        recipe = registry.get_recipe(args.recipe)
+        mcfg, tcfg = registry.resolve(recipe, parse_overrides(overrides))
+        run_dir = Path(args.out) if args.out else runs.new_run_dir(recipe.name)
+        if (run_dir / "checkpoints").exists():
+            raise UserError(f"{run_dir} already holds a run; continue it with --resume {run_dir} or pick "
+                            "another --out")
+    result = fit(run_dir, recipe, mcfg, tcfg, resume=bool(args.resume), verbose=not args.quiet)
+    import os
+    if int(os.environ.get("RANK", "0")) != 0:
+        return 0
+    if not result.finished:
+        print(f"stopped at step {result.step}/{result.total_steps}; continue with: "
+              f"nnzoo train --resume {run_dir}")
+        return 0
+    figures = runs.evaluate_run(run_dir)
+    from .report.plots import plot_run
+    plot_run(run_dir)
+    head = recipe.metric
+    print(f"{recipe.name}: {head} = {figures.get(head)} after {result.step} steps in {result.wall:.0f} s"
+          f" -> {run_dir}")
+    return 0
+
+
+def cmd_eval(args) -> int:
+    from . import runs
+    figures = runs.evaluate_run(Path(args.run_dir), write=not args.no_write)
+    if args.json:
+        print(json.dumps(figures))
+    else:
+        for k, v in figures.items():
+            print(f"{k:28s} {v}")
+    return 0
+
+
+def cmd_predict(args) -> int:
+    from . import registry, runs
+    recipe, mcfg, tcfg, model = runs.load_run(Path(args.run_dir))
+    task = registry.get_task(recipe.task)
+    for f in args.files:
+        if not Path(f).is_file():
+            raise UserError(f"no such image file {f}")
+    classes = json.loads((Path(args.run_dir) / "config.json").read_text()).get("classes")
+    preds = task.predict_files(model, args.files, tuple(mcfg.in_shape),
+                               classes or [str(i) for i in range(mcfg.n_classes)], invert=args.invert)
+    if args.json:
+        print(json.dumps(preds))
+    else:
+        for p in preds:
+            print(f"{p['file']}: {p['label']} (p={p['probability']:.3f})")
+    return 0
+
+
+def cmd_experiment(args) -> int:
+    from . import registry, runs
+    mod = registry.get_experiment(args.name)
+    out = Path(args.out) if args.out else runs.new_run_dir(f"experiment-{args.name}")
+    res = mod.run(out, quick=args.quick, seed=args.seed, progress=not args.quiet)
+    (out / "figures.json").write_text(json.dumps(res, indent=2) + "\n")
+    if args.json:
+        print(json.dumps({"experiment": args.name, "out": str(out), **res["figures"]}))
+    else:
+        print(res["summary"])
+        for k, v in res["figures"].items():
+            print(f"  {k:40s} {v}")
+        print("figures: " + ", ".join(str(out / i) for i in res["images"]))
+    return 0
+
+
+def cmd_tour(args) -> int:
+    from .tour import run_tour
+    report = run_tour(Path(args.out) if args.out else None, only=args.only, verbose=not args.quiet)
+    print(f"report: {report}")
+    return 0
+
+
+def cmd_data(args) -> int:
+    from . import data
+    if args.action == "list":
+        names = list(data.IMAGE_DATASETS)
+        for n in names:
+            state = "installed" if data.is_installed(n) else f"missing: nnzoo data install {n}"
+            print(f"{n:16s} {state}")
+        print("\nor data=PATH: an .npz (x_train, y_train, x_test, y_test), a folder of IDX files, or a folder of "
+              "class sub-folders of images")
+        return 0
+    if not args.name:
+        raise UserError("name a data set: nnzoo data install mnist")
+    print(f"{args.name}: {data.install(args.name)} under {data.data_root()}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="nnzoo", description="Classic deep learning from the lectures' equations, "
+                                "trained on real data offline.")
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    s = sub.add_parser("list", help="every recipe with its data, headline metric and recorded figure")
+    s.add_argument("recipe", nargs="?", help="show one recipe's settings and every model key with its doc")
+    s.add_argument("--json", action="store_true", help="print one JSON array")
+    s.set_defaults(func=cmd_list)
+
+    s = sub.add_parser("train", help="train a recipe into a run folder",
+                       formatter_class=argparse.RawDescriptionHelpFormatter, epilog=_train_keys_help())
+    s.add_argument("recipe", nargs="?", help="recipe name (see `nnzoo list`)")
+    s.add_argument("overrides", nargs="*", metavar="key=value",
+                   help="override a training or model key, e.g. seed=7 epochs=3 lr=0.01 batch_size=64 data=digits")
+    s.add_argument("--out", help="run folder to create (default runs/RECIPE-TIME)")
+    s.add_argument("--resume", metavar="RUN_DIR", help="continue a stopped run exactly where it stopped")
+    s.add_argument("--quiet", action="store_true", help="no progress bar")
+    s.set_defaults(func=cmd_train)
+
+    s = sub.add_parser("eval", help="test metrics of a trained run")
+    s.add_argument("run_dir")
+    s.add_argument("--json", action="store_true", help="print one JSON object a script can read")
+    s.add_argument("--no-write", action="store_true", help="do not rewrite eval.json / artifacts.npz")
+    s.set_defaults(func=cmd_eval)
+
+    s = sub.add_parser("predict", help="classify image files with a trained run")
+    s.add_argument("run_dir")
+    s.add_argument("files", nargs="+", metavar="FILE", help="image files of the size the model was trained on")
+    s.add_argument("--invert", action="store_true",
+                   help="invert grey levels first (MNIST digits are white on black; scans are usually black on white)")
+    s.add_argument("--json", action="store_true", help="print one JSON array")
+    s.set_defaults(func=cmd_predict)
+
+    s = sub.add_parser("experiment", help="run one of the lectures' claims and draw its figure")
+    s.add_argument("name", help="experiment name (see `nnzoo list`)")
+    s.add_argument("--out", help="folder for the figures (default runs/experiment-NAME-TIME)")
+    s.add_argument("--quick", action="store_true", help="the tour's smaller, faster version")
+    s.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    s.add_argument("--json", action="store_true", help="print the figures as one JSON object")
+    s.add_argument("--quiet", action="store_true", help="no progress bar")
+    s.set_defaults(func=cmd_experiment)
+
+    s = sub.add_parser("tour", help="train the quick version of every recipe and experiment; write an HTML report")
+    s.add_argument("--out", help="folder for the report (default runs/tour-TIME)")
+    s.add_argument("--only", nargs="+", metavar="NAME", help="only these recipes / experiments")
+    s.add_argument("--quiet", action="store_true", help="no progress bar")
+    s.set_defaults(func=cmd_tour)
+
+    s = sub.add_parser("data", help="list or install the real data sets")
+    s.add_argument("action", choices=["list", "install"])
+    s.add_argument("name", nargs="?", help="data set to install (mnist, fashion-mnist, digits)")
+    s.set_defaults(func=cmd_data)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    # key=value overrides may come after options (train RECIPE --out DIR seed=3): collect them here
+    args, extra = parser.parse_known_args(argv)
+    if extra:
+        if args.command == "train" and all("=" in x and not x.startswith("-") for x in extra):
+            args.overrides = list(args.overrides) + extra
+        else:
+            parser.error(f"unrecognized arguments: {' '.join(extra)}")
+    from .data import DataError
+    try:
+        return args.func(args)
+    except (UserError, DataError) as e:
+        print(f"nnzoo: error: {e}", file=sys.stderr)
+        return EXIT_USER
+    except TrainingDiverged as e:
+        print(f"nnzoo: training stopped: {e}", file=sys.stderr)
+        return EXIT_DIVERGED
+    except KeyboardInterrupt:
+        print("nnzoo: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

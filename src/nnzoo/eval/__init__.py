@@ -1,0 +1,1 @@
+"""Pure metric functions, and the evaluation of a finished run."""

@@ -1,0 +1,1 @@
+"""Building blocks written from the lectures' equations."""

@@ -1,0 +1,142 @@
+"""Every model, task, recipe and experiment, one line each, imported lazily.
+
+Adding a model is one file in `models/` and one line in MODELS; a recipe is one entry in RECIPES.
+Nothing else in nnzoo switches on a model's name.
+"""
+from __future__ import annotations
+
+import dataclasses
+import importlib
+from dataclasses import dataclass, field
+from typing import Any
+
+from . import config as C
+from .errors import UserError
+
+# name -> "module:ModuleClass:ConfigClass"
+MODELS = {
+    "mlp": "nnzoo.models.mlp:MLP:MLPConfig",
+    "cnn": "nnzoo.models.cnn:CNN:CNNConfig",
+}
+
+# name -> module with a `Task` class: what data a family reads, how it is batched, evaluated and pictured
+TASKS = {
+    "classify": "nnzoo.tasks.classify",
+}
+
+# name -> module with run(out, quick, seed, progress) -> {"figures", "images", "summary"}
+EXPERIMENTS = {
+    "xor": "nnzoo.experiments.xor",
+    "vanishing-gradients": "nnzoo.experiments.vanishing_gradients",
+}
+
+
+@dataclass(frozen=True)
+class Recipe:
+    name: str
+    task: str
+    model: str
+    data: str
+    summary: str
+    model_config: dict = field(default_factory=dict)
+    train: dict = field(default_factory=dict)
+    quick: dict = field(default_factory=dict)
+    """Overrides for the tour's quick version (minutes on 2 CPU cores)."""
+    metric: str = "test_accuracy_percent"
+    """The headline figure's key in `nnzoo eval --json`."""
+    target: float | None = None
+    """The figure the issue asks for (a floor for accuracies)."""
+    reference: str = ""
+    """The published figure beside ours, with its setting."""
+
+
+_R = Recipe
+RECIPES = {r.name: r for r in [
+    _R("digits-cnn", "classify", "cnn", "digits", "small CNN on scikit-learn's 8x8 digits (the fastest check)",
+       model_config=dict(channels=[32, 64], kernel=3, padding=1, hidden=[128], dropout=0.25),
+       train=dict(epochs=30, batch_size=32, lr=3e-3, schedule="onecycle", augment=1, log_every=10),
+       quick=dict(), target=98.0, reference="no published figure; SVM ~98-99 % on this split"),
+    _R("mnist-cnn", "classify", "cnn", "mnist", "conv5x5(32)-pool-conv5x5(64)-pool-fc128 with batch norm",
+       model_config=dict(channels=[32, 64], hidden=[128], dropout=0.25),
+       train=dict(epochs=12, batch_size=128, lr=3e-3, schedule="onecycle", augment=2),
+       quick=dict(epochs=1), target=99.3, reference="99.25 % (Keras mnist_cnn, 12 epochs)"),
+    _R("mnist-mlp", "classify", "mlp", "mnist", "784-512-512-10 ReLU MLP with dropout 0.2 (Keras mnist_mlp)",
+       model_config=dict(hidden=[512, 512], dropout=0.2),
+       train=dict(epochs=20, batch_size=128, lr=1e-3, schedule="cosine"),
+       quick=dict(epochs=2), target=98.4, reference="98.40 % (Keras mnist_mlp, 20 epochs)"),
+    _R("mnist-lenet5", "classify", "cnn", "mnist", "LeNet-5 (LeCun et al. 1998) with batch norm",
+       model_config=dict(arch="lenet5", dropout=0.0),
+       train=dict(epochs=10, lr=3e-3, schedule="onecycle"),
+       quick=dict(epochs=1), reference="99.05 % (LeCun et al. 1998, 20 epochs, no distortions)"),
+    _R("mnist-resnet", "classify", "cnn", "mnist", "a small ResNet: stem + 3 residual stages (16-32-64)",
+       model_config=dict(arch="resnet", channels=[16, 32, 64], hidden=[], dropout=0.0),
+       train=dict(epochs=5, lr=3e-3, schedule="onecycle", augment=2),
+       quick=dict(epochs=1), reference="no published figure for this size"),
+]}
+
+
+def _load(spec: str):
+    mod, *names = spec.split(":")
+    m = importlib.import_module(mod)
+    return [getattr(m, n) for n in names] if names else m
+
+
+def get_recipe(name: str) -> Recipe:
+    if name not in RECIPES:
+        raise UserError(f"unknown recipe {name!r}; choose one of {', '.join(RECIPES)} (see `nnzoo list`)")
+    return RECIPES[name]
+
+
+def model_classes(name: str):
+    if name not in MODELS:
+        raise UserError(f"unknown model {name!r}; choose one of {', '.join(MODELS)}")
+    return _load(MODELS[name])
+
+
+def model_config(name: str, values: dict[str, Any]):
+    _, cfg_cls = model_classes(name)
+    return C.from_dict(cfg_cls, values) if values else cfg_cls()
+
+
+def create_model(name: str, cfg=None, **overrides):
+    """Build a registered model from its config plus overrides (unknown keys rejected with the valid list)."""
+    module_cls, cfg_cls = model_classes(name)
+    cfg = C.replace(cfg if cfg is not None else cfg_cls(), overrides)
+    return module_cls(cfg)
+
+
+def get_task(name: str):
+    return _load(TASKS[name]).Task()
+
+
+def get_experiment(name: str):
+    if name not in EXPERIMENTS:
+        raise UserError(f"unknown experiment {name!r}; choose one of {', '.join(EXPERIMENTS)}")
+    return _load(EXPERIMENTS[name])
+
+
+def tiny_config(name: str):
+    module_cls, _ = model_classes(name)
+    return importlib.import_module(module_cls.__module__).tiny()
+
+
+def resolve(recipe: Recipe, overrides: dict[str, str]):
+    """Recipe + flat `key=value` overrides -> (model config, train config). A key is looked up among the
+    training fields first, then the model's; `model.KEY` / `train.KEY` force one side."""
+    from .train.config import TrainConfig
+    _, cfg_cls = model_classes(recipe.model)
+    mcfg = C.replace(cfg_cls(), recipe.model_config)
+    tcfg = C.replace(TrainConfig(), {"data": recipe.data, **recipe.train})
+    tnames = {f.name for f in dataclasses.fields(TrainConfig)}
+    mnames = {f.name for f in dataclasses.fields(cfg_cls)}
+    tvals, mvals = {}, {}
+    for key, raw in overrides.items():
+        side, _, bare = key.rpartition(".")
+        if side in ("", "train") and bare in tnames:
+            tvals[bare] = C.parse_value(raw, getattr(tcfg, bare), bare)
+        elif side in ("", "model") and bare in mnames:
+            mvals[bare] = C.parse_value(raw, getattr(mcfg, bare), bare)
+        else:
+            raise UserError(f"unknown key {key!r} for recipe {recipe.name}; training keys: "
+                            f"{', '.join(sorted(tnames))}; model keys: {', '.join(sorted(mnames))}")
+    return C.replace(mcfg, mvals), C.replace(tcfg, tvals)

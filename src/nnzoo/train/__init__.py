@@ -1,0 +1,1 @@
+"""One training engine: seeding, device, precision, checkpoints, logging, distributed."""

@@ -1,0 +1,202 @@
+"""The one training loop every recipe runs through.
+
+fit() is seeded, resumable to the exact step (the shuffle of each epoch is a function of seed and epoch,
+and the global RNG state is checkpointed), logs every loss part a model returns, checkpoints atomically,
+and runs the same under torchrun (DDP; only rank 0 writes).
+"""
+from __future__ import annotations
+
+import json
+import math
+import random
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn as nn
+
+from .. import config as C
+from .. import registry
+from ..errors import TrainingDiverged, UserError
+from . import checkpoint
+from .config import TrainConfig
+from .device import autocast, pick_device, pick_precision
+from .distributed import Dist, all_mean, setup, teardown
+from .logging import MetricLogger, progress
+from .optim import make_optimizer, make_schedule
+
+
+CKPT_SECONDS = 30.0
+
+
+class Objective(nn.Module):
+    """Routes DDP's forward to model.loss(batch), so gradient all-reduce hooks fire for any model."""
+
+    def __init__(self, model: nn.Module):
+        super().__init__()
+        self.model = model
+
+    def forward(self, batch):
+        return self.model.loss(batch)
+
+
+@dataclass
+class FitResult:
+    run_dir: Path
+    step: int
+    total_steps: int
+    finished: bool
+    wall: float
+    val: dict
+
+
+def epoch_order(n: int, seed: int, epoch: int) -> torch.Tensor:
+    """The shuffle of one epoch depends only on (seed, epoch), so a resumed run sees the same batches."""
+    return torch.randperm(n, generator=torch.Generator().manual_seed(seed * 100_003 + epoch))
+
+
+def rng_state() -> dict:
+    # tensors and ints only, so the state loads with weights_only=True
+    _, keys, pos, *_ = np.random.get_state()
+    state = {"torch": torch.get_rng_state(), "numpy": torch.from_numpy(keys.astype(np.int64)), "numpy_pos": int(pos)}
+    if torch.cuda.is_available():
+        state["cuda"] = torch.cuda.get_rng_state_all()
+    return state
+
+
+def set_rng_state(state: dict) -> None:
+    torch.set_rng_state(state["torch"])
+    np.random.set_state(("MT19937", state["numpy"].numpy().astype(np.uint32), int(state["numpy_pos"]), 0, 0.0))
+    if "cuda" in state and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["cuda"])
+
+
+def seed_everything(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+
+
+def write_config(run_dir: Path, recipe, mcfg, tcfg, about_data: dict) -> None:
+    doc = {"recipe": recipe.name, "task": recipe.task, "model": recipe.model, "data": tcfg.data,
+           "model_config": C.to_dict(mcfg), "train": C.to_dict(tcfg), "nnzoo_version": _version(), **about_data}
+    checkpoint.atomic_write_text(run_dir / "config.json", json.dumps(doc, indent=2) + "\n")
+
+
+def _version() -> str:
+    from .. import __version__
+    return __version__
+
+
+def fit(run_dir: Path, recipe, mcfg, tcfg: TrainConfig, resume: bool = False, verbose: bool = True) -> FitResult:
+    run_dir = Path(run_dir)
+    device = pick_device(tcfg.device)
+    dist = setup(device.type)
+    if dist.active and device.type == "cuda":
+        device = torch.device("cuda", dist.local_rank)
+    amp_dtype = pick_precision(tcfg.precision, device)
+    if tcfg.batch_size % dist.world:
+        raise UserError(f"batch_size={tcfg.batch_size} does not split over {dist.world} processes; "
+                        f"use a multiple of {dist.world}")
+
+    task = registry.get_task(recipe.task)
+    data = task.load(tcfg)
+    mcfg = task.adapt(mcfg, data)
+    seed_everything(tcfg.seed)
+    model = registry.create_model(recipe.model, mcfg).to(device)
+    opt = make_optimizer(model.parameters(), tcfg)
+    n = task.n_train(data)
+    batch = min(tcfg.batch_size, n - n % dist.world)
+    steps_per_epoch = max(1, n // batch)  # drop the last partial batch: every step sees `batch` examples
+    total = tcfg.epochs * steps_per_epoch
+    sched = make_schedule(opt, tcfg, total)
+    scaler = torch.amp.GradScaler(device.type, enabled=amp_dtype == torch.float16)
+
+    step, elapsed, val = 0, 0.0, {}
+    if resume:
+        ck = checkpoint.latest(run_dir)
+        checkpoint.load_into(model, ck)
+        state = checkpoint.load_state(ck)
+        opt.load_state_dict(state["optimizer"])
+        sched.load_state_dict(state["scheduler"])
+        scaler.load_state_dict(state["scaler"])
+        set_rng_state(state["rng"])
+        step, elapsed, val = int(state["step"]), float(state["elapsed"]), dict(state.get("val", {}))
+    elif dist.main:
+        run_dir.mkdir(parents=True, exist_ok=True)
+        write_config(run_dir, recipe, mcfg, tcfg, task.describe(data))
+
+    net = Objective(model)
+    if dist.active:
+        net = nn.parallel.DistributedDataParallel(net, device_ids=[device.index] if device.type == "cuda" else None)
+    log = MetricLogger(run_dir if dist.main else None, tcfg.tensorboard, elapsed)
+
+    def save() -> None:
+        if dist.main:
+            checkpoint.save(run_dir, model, {
+                "optimizer": opt.state_dict(), "scheduler": sched.state_dict(), "scaler": scaler.state_dict(),
+                "rng": rng_state(), "step": step, "elapsed": log.elapsed(), "val": val}, step)
+
+    # a GPU sync per step would cost throughput: check the loss there every log interval
+    check_every = 1 if device.type == "cpu" else max(1, tcfg.log_every)
+    bar = progress(total * batch, step * batch, desc=recipe.name, unit="img", enabled=verbose and dist.main)
+    parts: dict[str, torch.Tensor] = {}
+    count, this_call, last_save = 0, 0, time.time()
+    try:
+        while step < total:
+            epoch = step // steps_per_epoch
+            order = epoch_order(n, tcfg.seed, epoch)
+            for i in range(step % steps_per_epoch, steps_per_epoch):
+                idx = order[i * batch:(i + 1) * batch][dist.rank::dist.world]
+                model.train()
+                b = task.batch(data, idx, device, train=True, cfg=tcfg)
+                with autocast(device, amp_dtype):
+                    out = net(b)
+                loss = out["loss"]
+                if (step + 1) % check_every == 0 and not torch.isfinite(loss.detach()).all():
+                    where = checkpoint.latest(run_dir).name if (run_dir / "checkpoints" / "latest").exists() else "none"
+                    raise TrainingDiverged(f"loss became {loss.item()} at step {step + 1} (epoch {epoch + 1}); "
+                                           f"last good checkpoint: {where}; try a lower lr= or grad_clip=1")
+                opt.zero_grad(set_to_none=True)
+                scaler.scale(loss).backward()
+                if tcfg.grad_clip > 0:
+                    scaler.unscale_(opt)
+                    nn.utils.clip_grad_norm_(model.parameters(), tcfg.grad_clip)
+                scaler.step(opt)
+                scaler.update()
+                sched.step()
+                step += 1
+                this_call += 1
+                for k, v in out.items():
+                    if v.ndim == 0:
+                        parts[k] = parts.get(k, 0.0) + v.detach().float()
+                count += 1
+                bar.update(batch)
+                if step % tcfg.log_every == 0 or step == total:
+                    ep = step / steps_per_epoch
+                    for k, v in parts.items():
+                        log.log(step, ep, "train", k, float(v) / count)
+                    log.log(step, ep, "train", "lr", sched.get_last_lr()[0])
+                    bar.set_postfix(loss=f"{float(parts['loss']) / count:.4f}", refresh=False)
+                    parts, count = {}, 0
+                if tcfg.ckpt_every and step % tcfg.ckpt_every == 0:
+                    save()
+                if tcfg.stop_after and this_call >= tcfg.stop_after and step < total:
+                    save()
+                    return FitResult(run_dir, step, total, False, log.elapsed(), val)
+            val = {k: all_mean(v, dist) for k, v in task.evaluate(model, data, "val", device, amp_dtype).items()}
+            for k, v in val.items():
+                log.log(step, step / steps_per_epoch, "val", k, v)
+            bar.set_postfix({f"val_{k}": f"{v:.4f}" for k, v in val.items()}, refresh=False)
+            # checkpoint at an epoch's end, but not more than twice a minute: on small data sets writing
+            # every epoch would cost more than the epoch itself
+            if step == total or time.time() - last_save >= CKPT_SECONDS:
+                save()
+                last_save = time.time()
+    finally:
+        bar.close()
+        log.close()
+        teardown(dist)
+    return FitResult(run_dir, step, total, True, log.elapsed(), val)

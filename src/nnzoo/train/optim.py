@@ -1,0 +1,56 @@
+"""Optimizers and learning-rate schedules by name."""
+from __future__ import annotations
+
+import math
+
+import torch
+
+from ..errors import UserError
+from .config import TrainConfig
+
+
+def make_optimizer(params, cfg: TrainConfig) -> torch.optim.Optimizer:
+    makers = {
+        "sgd": lambda: torch.optim.SGD(params, lr=cfg.lr, weight_decay=cfg.weight_decay),
+        "momentum": lambda: torch.optim.SGD(params, lr=cfg.lr, momentum=cfg.momentum, nesterov=True,
+                                            weight_decay=cfg.weight_decay),
+        "adam": lambda: torch.optim.Adam(params, lr=cfg.lr, weight_decay=cfg.weight_decay),
+        "adamw": lambda: torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay),
+        "adadelta": lambda: torch.optim.Adadelta(params, lr=cfg.lr, weight_decay=cfg.weight_decay),
+        "rmsprop": lambda: torch.optim.RMSprop(params, lr=cfg.lr, momentum=cfg.momentum,
+                                               weight_decay=cfg.weight_decay),
+    }
+    if cfg.optimizer not in makers:
+        raise UserError(f"unknown optimizer {cfg.optimizer!r}; choose one of {', '.join(makers)}")
+    return makers[cfg.optimizer]()
+
+
+class Multiplier:
+    """lr(step) = peak * f(step); a callable object (not a lambda) so the schedule's state pickles plainly."""
+
+    def __init__(self, kind: str, total: int, warmup: float):
+        self.kind, self.total, self.warm = kind, max(1, total), int(warmup * total)
+
+    def __call__(self, step: int) -> float:
+        if self.warm and step < self.warm:
+            return (step + 1) / self.warm
+        t = (step - self.warm) / max(1, self.total - self.warm)
+        if self.kind == "cosine":
+            # lr_t = lr * (1 + cos(pi t)) / 2
+            return 0.5 * (1.0 + math.cos(math.pi * min(1.0, t)))
+        if self.kind == "step":
+            return 1.0 if t < 0.5 else 0.1 if t < 0.75 else 0.01
+        return 1.0
+
+
+SCHEDULES = ("constant", "cosine", "step", "onecycle")
+
+
+def make_schedule(opt: torch.optim.Optimizer, cfg: TrainConfig, total_steps: int):
+    if cfg.schedule not in SCHEDULES:
+        raise UserError(f"unknown schedule {cfg.schedule!r}; choose one of {', '.join(SCHEDULES)}")
+    if cfg.schedule == "onecycle":
+        # warm up over the first 25 % then anneal to ~0: fast convergence at a high peak lr (Smith 2018)
+        return torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=cfg.lr, total_steps=max(1, total_steps),
+                                                   pct_start=0.25, cycle_momentum=False)
+    return torch.optim.lr_scheduler.LambdaLR(opt, Multiplier(cfg.schedule, total_steps, cfg.warmup))

@@ -1,0 +1,24 @@
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("NNZOO_PROGRESS", "0")
+ROOT = Path(__file__).resolve().parents[1]
+
+# settings that make an engine test take seconds: scikit-learn digits and a tiny CNN
+FAST = ["data=digits", "channels=[4,8]", "hidden=[16]", "kernel=3", "padding=1", "batch_size=64",
+        "log_every=5", "tensorboard=false", "augment=1"]
+
+
+@pytest.fixture
+def nnzoo_cli(capsys):
+    """Run the CLI in-process; returns (exit code, stdout, stderr)."""
+    from nnzoo.cli import main
+
+    def run(*args):
+        code = main([str(a) for a in args])
+        out = capsys.readouterr()
+        return code, out.out, out.err
+    return run

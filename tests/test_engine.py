@@ -1,0 +1,124 @@
+import json
+import subprocess
+import sys
+
+import pytest
+import torch
+from safetensors.torch import load_file
+
+from conftest import FAST, ROOT
+from nnzoo import registry
+from nnzoo.config import parse_overrides
+from nnzoo.errors import TrainingDiverged
+from nnzoo.train import checkpoint
+from nnzoo.train.loop import fit
+
+
+def setup(*extra):
+    recipe = registry.get_recipe("digits-cnn")
+    mcfg, tcfg = registry.resolve(recipe, parse_overrides(FAST + list(extra)))
+    return recipe, mcfg, tcfg
+
+
+def weights(run):
+    return load_file(str(checkpoint.latest(run) / "model.safetensors"))
+
+
+def metrics(run):
+    return [json.loads(l) for l in (run / "metrics.jsonl").read_text().splitlines()]
+
+
+def test_same_seed_same_metrics(tmp_path):
+    for name in ("a", "b"):
+        fit(tmp_path / name, *setup("epochs=2", "seed=3"))
+    strip = lambda ms: [(m["step"], m["split"], m["name"], m["value"]) for m in ms]
+    assert strip(metrics(tmp_path / "a")) == strip(metrics(tmp_path / "b"))
+    wa, wb = weights(tmp_path / "a"), weights(tmp_path / "b")
+    assert all(torch.equal(wa[k], wb[k]) for k in wa)
+    fit(tmp_path / "c", *setup("epochs=2", "seed=4"))
+    assert strip(metrics(tmp_path / "c")) != strip(metrics(tmp_path / "a"))
+
+
+def test_resume_gives_the_same_weights(tmp_path):
+    straight = fit(tmp_path / "straight", *setup("epochs=2"))
+    n = straight.step
+    assert n > 10
+    recipe, mcfg, tcfg = setup("epochs=2", f"stop_after={n // 2 + 3}")  # stops mid-epoch
+    part = fit(tmp_path / "resumed", recipe, mcfg, tcfg)
+    assert not part.finished and part.step == n // 2 + 3
+    tcfg.stop_after = 0
+    done = fit(tmp_path / "resumed", recipe, mcfg, tcfg, resume=True)
+    assert done.finished and done.step == n
+    a, b = weights(tmp_path / "straight"), weights(tmp_path / "resumed")
+    assert a.keys() == b.keys()
+    assert all(torch.equal(a[k], b[k]) for k in a), "resumed run drifted from the straight one"
+
+
+def test_checkpoint_layout(tmp_path):
+    fit(tmp_path / "r", *setup("epochs=1"))
+    ck = checkpoint.latest(tmp_path / "r")
+    w = load_file(str(ck / "model.safetensors"), device="cpu")
+    assert not any(k.startswith(("module.", "_orig_mod.", "model.")) for k in w)
+    state = torch.load(ck / "state.pt", weights_only=True)
+    assert {"optimizer", "scheduler", "rng", "step"} <= set(state)
+    assert not list((tmp_path / "r" / "checkpoints").glob(".*")), "temporary files left behind"
+    cfg = json.loads((tmp_path / "r" / "config.json").read_text())
+    assert cfg["recipe"] == "digits-cnn" and cfg["model_config"]["in_shape"] == [1, 8, 8]
+    recs = metrics(tmp_path / "r")
+    assert {"step", "epoch", "split", "name", "value", "time"} <= set(recs[0])
+    assert {("train", "loss"), ("train", "lr"), ("val", "loss"), ("val", "accuracy")} <= {
+        (m["split"], m["name"]) for m in recs}
+
+
+def test_tensorboard_events_written(tmp_path):
+    fit(tmp_path / "r", *setup("epochs=1", "tensorboard=true"))
+    assert list((tmp_path / "r" / "tb").glob("events.out.tfevents.*"))
+
+
+def test_nan_loss_stops_with_step_and_keeps_last_checkpoint(tmp_path, monkeypatch):
+    recipe, mcfg, tcfg = setup("epochs=3")
+    fit(tmp_path / "r", recipe, mcfg, tcfg)  # a finished, good run
+    good = weights(tmp_path / "r")
+    from nnzoo.models.cnn import CNN
+    calls = {"n": 0}
+    real = CNN.loss
+
+    def poisoned(self, batch):
+        calls["n"] += 1
+        out = real(self, batch)
+        if calls["n"] == 7:
+            out["loss"] = out["loss"] * float("nan")
+        return out
+    monkeypatch.setattr(CNN, "loss", poisoned)
+    with pytest.raises(TrainingDiverged, match="at step 7 .*last good checkpoint"):
+        fit(tmp_path / "bad", recipe, mcfg, tcfg)
+    assert not (tmp_path / "bad" / "checkpoints").exists()
+    assert all(torch.equal(good[k], v) for k, v in weights(tmp_path / "r").items())
+
+
+def test_loss_falls_and_accuracy_rises(tmp_path):
+    res = fit(tmp_path / "r", *setup("epochs=6", "lr=0.01", "schedule=constant", "augment=0", "dropout=0"))
+    train = [m["value"] for m in metrics(tmp_path / "r") if m["split"] == "train" and m["name"] == "loss"]
+    assert train[-1] < 0.5 * train[0]
+    assert res.val["accuracy"] > 0.8
+
+
+def test_schedules_and_optimizers_by_name(tmp_path):
+    for opt, sched in [("sgd", "cosine"), ("momentum", "step"), ("adamw", "constant"), ("rmsprop", "onecycle")]:
+        r = fit(tmp_path / f"{opt}-{sched}", *setup("epochs=1", f"optimizer={opt}", f"schedule={sched}",
+                                                   "warmup=0.1", "grad_clip=1.0"))
+        assert r.finished
+
+
+def test_two_process_distributed_training(tmp_path):
+    """torchrun with 2 CPU processes (gloo): trains, and only rank 0 writes."""
+    out = tmp_path / "ddp"
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", "29517",
+           "-m", "nnzoo", "train", "digits-cnn", "--out", str(out), "--quiet", *FAST, "epochs=4",
+           "augment=0", "dropout=0", "lr=0.01", "schedule=constant"]
+    done = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, timeout=300,
+                          env={**__import__("os").environ, "OMP_NUM_THREADS": "1"})
+    assert done.returncode == 0, done.stderr[-2000:]
+    ev = json.loads((out / "eval.json").read_text())
+    assert ev["test_accuracy"] > 0.6
+    assert sum(1 for m in metrics(out) if m["split"] == "val" and m["name"] == "accuracy") == 4  # one writer

@@ -1,0 +1,97 @@
+import pytest
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from nnzoo import registry
+from nnzoo.models.cnn import CNN, CNNConfig
+from nnzoo.nn.conv import conv_out
+
+
+@pytest.mark.parametrize("W,K,P,S", [(28, 5, 2, 1), (28, 3, 0, 1), (28, 3, 1, 2), (32, 5, 0, 1), (7, 3, 1, 2),
+                                     (28, 2, 0, 2), (13, 4, 1, 3)])
+def test_output_size_formula_matches_real_layers(W, K, P, S):
+    conv = nn.Conv2d(1, 1, K, stride=S, padding=P)
+    assert conv(torch.zeros(1, 1, W, W)).shape[-1] == conv_out(W, K, P, S) == (W - K + 2 * P) // S + 1
+    pool = nn.MaxPool2d(K, stride=S, padding=min(P, K // 2))
+    assert pool(torch.zeros(1, 1, W, W)).shape[-1] == conv_out(W, K, min(P, K // 2), S)
+
+
+def test_formula_rejects_a_window_that_does_not_fit():
+    with pytest.raises(ValueError, match="does not fit"):
+        conv_out(3, 5)
+
+
+@pytest.mark.parametrize("cfg", [CNNConfig(), CNNConfig(arch="lenet5"), CNNConfig(arch="resnet", channels=[8, 16]),
+                                 CNNConfig(kernel=3, padding=0, stride=2, pool=1, channels=[4, 8, 16]),
+                                 CNNConfig(in_shape=(3, 32, 32), arch="lenet5")])
+def test_inferred_feature_shape_matches_forward(cfg):
+    model = CNN(cfg).eval()
+    feats = model.features(torch.zeros(2, *cfg.in_shape))
+    assert tuple(feats.shape[1:]) == model.feature_shape
+    assert model(torch.zeros(2, *cfg.in_shape)).shape == (2, cfg.n_classes)
+
+
+def test_lenet5_has_the_classic_shape():
+    m = CNN(CNNConfig(arch="lenet5"))
+    assert m.feature_shape == (16, 5, 5)  # 28 -pad2-> 28 -pool-> 14 -conv5-> 10 -pool-> 5
+    assert [l.out_features for l in m.head if isinstance(l, nn.Linear)] == [120, 84, 10]
+
+
+@pytest.mark.parametrize("name", list(registry.MODELS))
+class TestEveryModel:
+    def _setup(self, name):
+        torch.manual_seed(0)
+        cfg = registry.tiny_config(name)
+        model = registry.create_model(name, cfg)
+        x = torch.rand(16, *cfg.in_shape)
+        y = torch.randint(0, cfg.n_classes, (16,))
+        return model, x, y
+
+    def test_shapes_and_loss_parts(self, name):
+        model, x, y = self._setup(name)
+        out = model.loss((x, y))
+        assert out["loss"].ndim == 0 and torch.isfinite(out["loss"])
+        assert out["logits"].shape == (16, model.cfg.n_classes)
+
+    def test_one_step_changes_every_weight(self, name):
+        model, x, y = self._setup(name)
+        before = {k: v.clone() for k, v in model.state_dict().items() if v.dtype.is_floating_point}
+        opt = torch.optim.SGD(model.parameters(), lr=0.1)
+        model.train()
+        model.loss((x, y))["loss"].backward()
+        opt.step()
+        after = dict(model.named_parameters())
+        unchanged = [k for k, p in after.items() if torch.equal(before[k], p)]
+        assert unchanged == []
+
+    def test_loss_falls_on_a_tiny_problem(self, name):
+        model, x, y = self._setup(name)
+        opt = torch.optim.Adam(model.parameters(), lr=1e-2)
+        model.train()
+        first = None
+        for _ in range(60):
+            loss = model.loss((x, y))["loss"]
+            first = first if first is not None else loss.item()
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+        assert loss.item() < 0.5 * first
+
+
+def test_cross_entropy_golden_value():
+    # L = -log(e^2 / (e^2 + e^1 + e^0)) = 0.40760596...
+    m = registry.create_model("mlp", registry.tiny_config("mlp"))
+    logits = torch.tensor([[2.0, 1.0, 0.0]])
+    assert F.cross_entropy(logits, torch.tensor([0])).item() == pytest.approx(0.4076059644, abs=1e-6)
+    # the model's loss is that same mean over the batch
+    x = torch.rand(4, 1, 8, 8)
+    y = torch.tensor([0, 1, 2, 3])
+    out = m.loss((x, y))
+    manual = -(out["logits"].log_softmax(1)[torch.arange(4), y]).mean()
+    assert out["loss"].item() == pytest.approx(manual.item(), rel=1e-6)
+
+
+def test_mlp_without_hidden_layers_is_logistic_regression():
+    m = registry.create_model("mlp", registry.tiny_config("mlp"), hidden=[])
+    assert [type(l).__name__ for l in m.net] == ["Flatten", "Linear"]
