@@ -6,7 +6,7 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from conftest import FAST, ROOT
+from conftest import FAST, LEARN, ROOT
 from nnzoo import registry
 from nnzoo.config import parse_overrides
 from nnzoo.errors import TrainingDiverged
@@ -97,7 +97,7 @@ def test_nan_loss_stops_with_step_and_keeps_last_checkpoint(tmp_path, monkeypatc
 
 
 def test_loss_falls_and_accuracy_rises(tmp_path):
-    res = fit(tmp_path / "r", *setup("epochs=6", "lr=0.01", "schedule=constant", "augment=0", "dropout=0"))
+    res = fit(tmp_path / "r", *setup("epochs=6", *LEARN[len(FAST):]))
     train = [m["value"] for m in metrics(tmp_path / "r") if m["split"] == "train" and m["name"] == "loss"]
     assert train[-1] < 0.5 * train[0]
     assert res.val["accuracy"] > 0.8
@@ -114,8 +114,7 @@ def test_two_process_distributed_training(tmp_path):
     """torchrun with 2 CPU processes (gloo): trains, and only rank 0 writes."""
     out = tmp_path / "ddp"
     cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", "29517",
-           "-m", "nnzoo", "train", "digits-cnn", "--out", str(out), "--quiet", *FAST, "epochs=4",
-           "augment=0", "dropout=0", "lr=0.01", "schedule=constant"]
+           "-m", "nnzoo", "train", "digits-cnn", "--out", str(out), "--quiet", *LEARN, "epochs=4"]
     done = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, timeout=300,
                           env={**__import__("os").environ, "OMP_NUM_THREADS": "1"})
     assert done.returncode == 0, done.stderr[-2000:]
