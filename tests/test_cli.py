@@ -34,7 +34,7 @@ def test_list_shows_every_recipe(nnzoo_cli):
     assert {"mnist-cnn", "mnist-mlp", "digits-cnn"} <= set(rows)
     assert rows["mnist-cnn"]["data"] == "mnist" and rows["mnist-cnn"]["metric"] == "test_accuracy_percent"
     code, out, _ = nnzoo_cli("list", "mnist-cnn")
-    assert "channels=[32, 64]" in out and "output channels" in out
+    assert "channels=[16, 32]" in out and "output channels" in out
 
 
 def test_unknown_recipe(nnzoo_cli):
@@ -155,3 +155,23 @@ def test_real_process_exit_code_and_stop_resume(tmp_path):
     assert json.loads((run / "eval.json").read_text())["step"] == 40
     bad = subprocess.run([sys.executable, "-m", "nnzoo", "train", "nope"], capture_output=True, text=True, cwd=ROOT)
     assert bad.returncode == 2 and bad.stderr.count("\n") == 1 and "Traceback" not in bad.stderr
+
+
+def test_ctrl_c_checkpoints_and_resumes(tmp_path):
+    """The first Ctrl-C finishes the step, writes a checkpoint and exits cleanly; --resume finishes the run."""
+    import os
+    import signal
+    import time
+    run = tmp_path / "r"
+    cmd = [sys.executable, "-m", "nnzoo", "train", "digits-cnn", "--out", str(run), "--quiet", *FAST, "epochs=200"]
+    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 60
+    while time.time() < deadline and not (run / "metrics.jsonl").exists():
+        time.sleep(0.2)
+    time.sleep(1.0)
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0, err
+    assert "stopped at step" in out and "--resume" in out
+    state_step = int((run / "checkpoints" / "latest").read_text().strip().split("-")[1])
+    assert 0 < state_step < 200 * 20

@@ -56,8 +56,10 @@ RECIPES = {r.name: r for r in [
        model_config=dict(channels=[32, 64], kernel=3, padding=1, hidden=[128], dropout=0.25),
        train=dict(epochs=30, batch_size=32, lr=3e-3, schedule="onecycle", augment=1, log_every=10),
        quick=dict(), target=98.0, reference="no published figure; SVM ~98-99 % on this split"),
-    _R("mnist-cnn", "classify", "cnn", "mnist", "conv5x5(32)-pool-conv5x5(64)-pool-fc128 with batch norm",
-       model_config=dict(channels=[32, 64], hidden=[128], dropout=0.25),
+    # 16-32 channels, not Keras' 32-64: 3x the images per second on 2 CPU cores for the same accuracy once
+    # batch norm, +-2 px shifts and a one-cycle schedule are added
+    _R("mnist-cnn", "classify", "cnn", "mnist", "conv5x5(16)-pool-conv5x5(32)-pool-fc128, batch norm, shifts",
+       model_config=dict(channels=[16, 32], hidden=[128], dropout=0.25),
        train=dict(epochs=12, batch_size=128, lr=3e-3, schedule="onecycle", augment=2),
        quick=dict(epochs=1), target=99.3, reference="99.25 % (Keras mnist_cnn, 12 epochs)"),
     _R("mnist-mlp", "classify", "mlp", "mnist", "784-512-512-10 ReLU MLP with dropout 0.2 (Keras mnist_mlp)",

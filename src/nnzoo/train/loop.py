@@ -9,6 +9,9 @@ from __future__ import annotations
 import json
 import math
 import random
+import signal
+import sys
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -40,6 +43,27 @@ class Objective(nn.Module):
 
     def forward(self, batch):
         return self.model.loss(batch)
+
+
+class StopOnInterrupt:
+    """The first Ctrl-C finishes the current step, checkpoints and returns; a second one aborts at once."""
+
+    def __init__(self):
+        self.requested = False
+        self.previous = None
+        if threading.current_thread() is threading.main_thread():
+            self.previous = signal.signal(signal.SIGINT, self._handle)
+
+    def _handle(self, signum, frame):
+        if self.requested:
+            raise KeyboardInterrupt
+        self.requested = True
+        print("\nnnzoo: stopping after this step and writing a checkpoint (Ctrl-C again to abort)",
+              file=sys.stderr)
+
+    def restore(self):
+        if self.previous is not None:
+            signal.signal(signal.SIGINT, self.previous)
 
 
 @dataclass
@@ -141,6 +165,7 @@ def fit(run_dir: Path, recipe, mcfg, tcfg: TrainConfig, resume: bool = False, ve
 
     # a GPU sync per step would cost throughput: check the loss there every log interval
     check_every = 1 if device.type == "cpu" else max(1, tcfg.log_every)
+    stop = StopOnInterrupt()
     bar = progress(total * batch, step * batch, desc=recipe.name, unit="img", enabled=verbose and dist.main)
     parts: dict[str, torch.Tensor] = {}
     count, this_call, last_save = 0, 0, time.time()
@@ -183,7 +208,7 @@ def fit(run_dir: Path, recipe, mcfg, tcfg: TrainConfig, resume: bool = False, ve
                     parts, count = {}, 0
                 if tcfg.ckpt_every and step % tcfg.ckpt_every == 0:
                     save()
-                if tcfg.stop_after and this_call >= tcfg.stop_after and step < total:
+                if (stop.requested or (tcfg.stop_after and this_call >= tcfg.stop_after)) and step < total:
                     save()
                     return FitResult(run_dir, step, total, False, log.elapsed(), val)
             val = {k: all_mean(v, dist) for k, v in task.evaluate(model, data, "val", device, amp_dtype).items()}
@@ -196,6 +221,7 @@ def fit(run_dir: Path, recipe, mcfg, tcfg: TrainConfig, resume: bool = False, ve
                 save()
                 last_save = time.time()
     finally:
+        stop.restore()
         bar.close()
         log.close()
         teardown(dist)

@@ -1,0 +1,68 @@
+"""The long runs behind BENCHMARKS.md: every recipe at its full setting, the experiments at full size, and
+the engine-overhead comparison. Prints one JSON line per result and writes runs/bench/results.json.
+
+    python benchmarks/run_all.py [--only mnist-cnn digits-cnn ...]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+RECIPES = ["digits-cnn", "mnist-cnn", "mnist-mlp"]
+EXPERIMENTS = ["xor", "vanishing-gradients"]
+
+
+def run(cmd: list[str]) -> tuple[float, str]:
+    t0 = time.time()
+    done = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
+    if done.returncode != 0:
+        sys.exit(f"failed: {' '.join(cmd)}\n{done.stderr[-3000:]}")
+    return time.time() - t0, done.stdout
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--only", nargs="+", help="recipes / experiments / 'overhead' to run")
+    args = p.parse_args()
+    out = ROOT / "runs" / "bench"
+    out.mkdir(parents=True, exist_ok=True)
+    results = []
+    nnzoo = [sys.executable, "-m", "nnzoo"]
+    want = lambda n: not args.only or n in args.only
+    for r in RECIPES:
+        if not want(r):
+            continue
+        run_dir = out / r
+        if run_dir.exists():
+            import shutil
+            shutil.rmtree(run_dir)
+        wall, _ = run(nnzoo + ["train", r, "--out", str(run_dir), "--quiet"])
+        _, js = run(nnzoo + ["eval", str(run_dir), "--json", "--no-write"])
+        res = {"name": r, "command": f"nnzoo train {r}", "wall_seconds": round(wall, 1), **json.loads(js)}
+        results.append(res)
+        print(json.dumps(res), flush=True)
+    for e in EXPERIMENTS:
+        if not want(e):
+            continue
+        wall, js = run(nnzoo + ["experiment", e, "--out", str(out / f"experiment-{e}"), "--json", "--quiet"])
+        res = {"name": e, "command": f"nnzoo experiment {e}", "wall_seconds": round(wall, 1), **json.loads(js)}
+        results.append(res)
+        print(json.dumps(res), flush=True)
+    if want("overhead"):
+        wall, js = run([sys.executable, "benchmarks/overhead.py"])
+        res = {"name": "overhead", "command": "python benchmarks/overhead.py", "wall_seconds": round(wall, 1),
+               **json.loads(js)}
+        results.append(res)
+        print(json.dumps(res), flush=True)
+    machine = f"{platform.machine()}, {subprocess.run(['nproc'], capture_output=True, text=True).stdout.strip()} cores"
+    (out / "results.json").write_text(json.dumps({"machine": machine, "results": results}, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()
