@@ -121,3 +121,42 @@ def test_two_process_distributed_training(tmp_path):
     ev = json.loads((out / "eval.json").read_text())
     assert ev["test_accuracy"] > 0.6
     assert sum(1 for m in metrics(out) if m["split"] == "val" and m["name"] == "accuracy") == 4  # one writer
+
+
+def test_precision_choice_and_fallback(monkeypatch):
+    from nnzoo.train import device as D
+    cpu = torch.device("cpu")
+    assert D.pick_precision("fp32", cpu) is None
+    monkeypatch.setattr(D, "cpu_has_bf16", lambda: False)
+    assert D.pick_precision("auto", cpu) is None
+    with pytest.warns(UserWarning, match="no bf16 units"):
+        assert D.pick_precision("bf16", cpu) is None
+    with pytest.warns(UserWarning, match="fp16 autocast is not supported"):
+        assert D.pick_precision("fp16", cpu) is None
+    monkeypatch.setattr(D, "cpu_has_bf16", lambda: True)
+    assert D.pick_precision("bf16", cpu) is torch.bfloat16
+    with pytest.raises(Exception, match="unknown precision"):
+        D.pick_precision("fp8", cpu)
+
+
+def test_bf16_autocast_trains(tmp_path, monkeypatch):
+    """The bf16 path runs end to end (emulated on a CPU without bf16 units: slow but correct)."""
+    from nnzoo.train import loop
+    monkeypatch.setattr(loop, "pick_precision", lambda name, dev: torch.bfloat16)
+    res = fit(tmp_path / "r", *setup("epochs=2", *LEARN[len(FAST):]))
+    train = [m["value"] for m in metrics(tmp_path / "r") if m["split"] == "train" and m["name"] == "loss"]
+    assert res.finished and train[-1] < train[0]
+    w = weights(tmp_path / "r")
+    assert all(v.dtype == torch.float32 for v in w.values() if v.is_floating_point())  # master weights stay fp32
+
+
+def test_device_choice():
+    from nnzoo.errors import UserError
+    from nnzoo.train.device import pick_device
+    assert pick_device("cpu").type == "cpu"
+    assert pick_device("auto").type in ("cpu", "cuda", "mps")
+    if not torch.cuda.is_available():
+        with pytest.raises(UserError, match="no CUDA GPU"):
+            pick_device("cuda")
+    with pytest.raises(UserError, match="unknown device"):
+        pick_device("tpu")
