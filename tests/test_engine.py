@@ -160,3 +160,8 @@ def test_device_choice():
             pick_device("cuda")
     with pytest.raises(UserError, match="unknown device"):
         pick_device("tpu")
+
+
+def test_train_subset_limits_steps(tmp_path):
+    res = fit(tmp_path / "r", *setup("epochs=2", "train_subset=256"))
+    assert res.total_steps == 2 * (256 // 64)

@@ -40,6 +40,8 @@ class TrainConfig:
     """Also checkpoint every this many steps (0: only at the end of each epoch and of the run)."""
     stop_after: int = 0
     """Stop (as if interrupted) after this many steps of this invocation; `--resume` continues. 0: run to the end."""
+    train_subset: int = 0
+    """Train on only this many training examples (a fixed random subset; 0: all). For quick looks."""
     val_size: float = 0.0
     """Training examples held out for validation by a fixed seed: a count, or a fraction if below 1;
     0 takes the data set's default (5,000 for MNIST and Fashion-MNIST, 10 % otherwise)."""

@@ -132,6 +132,8 @@ def fit(run_dir: Path, recipe, mcfg, tcfg: TrainConfig, resume: bool = False, ve
     model = registry.create_model(recipe.model, mcfg).to(device)
     opt = make_optimizer(model.parameters(), tcfg)
     n = task.n_train(data)
+    if tcfg.train_subset > 0:  # the split is already a seeded shuffle, so its head is a random subset
+        n = min(n, tcfg.train_subset)
     batch = min(tcfg.batch_size, n - n % dist.world)
     steps_per_epoch = max(1, n // batch)  # drop the last partial batch: every step sees `batch` examples
     total = tcfg.epochs * steps_per_epoch
