@@ -1,0 +1,6 @@
+"""Real data sets and their loaders. Imports nothing else of nnzoo."""
+from .store import DataError, data_root, install, install_command, is_installed
+from .vision import IMAGE_DATASETS, ImageSplits, load_images, read_idx, read_image
+
+__all__ = ["DataError", "data_root", "install", "install_command", "is_installed", "IMAGE_DATASETS",
+           "ImageSplits", "load_images", "read_idx", "read_image"]
