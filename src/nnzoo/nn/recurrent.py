@@ -1,0 +1,413 @@
+"""Recurrent cells written from their equations, and a runner with torch.nn.LSTM / GRU / RNN's interface.
+
+Shapes: T time steps, B batch, I input features, H hidden units, G gates per cell (RNN 1, GRU 3, LSTM 4),
+L layers, D directions (2 when bidirectional).
+
+Each cell keeps its weights exactly as PyTorch lays them out (weight_ih (G*H, I), weight_hh (G*H, H),
+bias_ih, bias_hh (G*H,), gate order LSTM i,f,g,o and GRU r,z,n), so weights copy both ways with
+`Recurrent.copy_from_torch` / `Recurrent.to_torch`, and the tests check outputs, final states and every
+gradient against PyTorch's fused kernels in float64.
+
+Truncated back-propagation through time: `tbptt` runs a long stream in chunks of k steps and detaches the
+state between chunks, so a chunk's loss reaches back at most k steps:
+
+    for t0, out, state in tbptt(rnn, x, k):
+        loss = criterion(head(out), y[t0:t0 + out.size(0)])
+        opt.zero_grad(); loss.backward(); opt.step()
+"""
+from __future__ import annotations
+
+import math
+import warnings
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+MODES = {"lstm": 4, "gru": 3, "rnn_tanh": 1, "rnn_relu": 1}
+"""mode -> G, the number of gate blocks stacked in weight_ih / weight_hh."""
+
+GATES = {"lstm": ("i", "f", "g", "o", "c"), "gru": ("r", "z", "n"), "rnn_tanh": ("h",), "rnn_relu": ("h",)}
+"""What `return_gates=True` records per mode (LSTM also records the cell state c_t)."""
+
+
+class _Cell(nn.Module):
+    """The weights and the single-step interface all three cells share.
+
+    `forward(x_t, state)` is one step from the equations. The runner calls `project_input` on the whole
+    sequence and then `step` per time step: W_ih x_t + b_ih does not depend on h_{t-1}, so it is one
+    (T*B, I) x (I, G*H) matrix product instead of T small ones, the same split PyTorch's kernels make.
+    """
+
+    gates = 1
+
+    def __init__(self, input_size: int, hidden_size: int, bias: bool = True):
+        super().__init__()
+        self.input_size, self.hidden_size = input_size, hidden_size
+        g = self.gates * hidden_size
+        self.weight_ih = nn.Parameter(torch.empty(g, input_size))  # G*H, I
+        self.weight_hh = nn.Parameter(torch.empty(g, hidden_size))  # G*H, H
+        if bias:
+            self.bias_ih = nn.Parameter(torch.empty(g))  # G*H
+            self.bias_hh = nn.Parameter(torch.empty(g))  # G*H
+        else:
+            self.register_parameter("bias_ih", None)
+            self.register_parameter("bias_hh", None)
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        # PyTorch's init for every recurrent weight and bias: U(-1/sqrt(H), 1/sqrt(H))
+        bound = 1.0 / math.sqrt(self.hidden_size)
+        for p in self.parameters():
+            nn.init.uniform_(p, -bound, bound)
+
+    def project_input(self, x: torch.Tensor) -> torch.Tensor:
+        # W_ih x + b_ih, for one step (B, I) or all steps at once (T, B, I) -> (..., G*H)
+        return F.linear(x, self.weight_ih, self.bias_ih)
+
+    def project_hidden(self, h: torch.Tensor) -> torch.Tensor:
+        # W_hh h_{t-1} + b_hh: B, G*H
+        return F.linear(h, self.weight_hh, self.bias_hh)
+
+    def zero_state(self, x_t: torch.Tensor):
+        return x_t.new_zeros(x_t.shape[:-1] + (self.hidden_size,))  # B, H
+
+    def forward(self, x_t: torch.Tensor, state=None):
+        """One step: x_t (B, I), state from the previous step (None: zeros) -> (h_t (B, H), new_state)."""
+        if state is None:
+            state = self.zero_state(x_t)
+        return self.step(self.project_input(x_t), state)
+
+    def step(self, gx_t, state, record=None):
+        raise NotImplementedError
+
+    def extra_repr(self) -> str:
+        return f"{self.input_size}, {self.hidden_size}, bias={self.bias_ih is not None}"
+
+
+class RNNCell(_Cell):
+    """Elman cell: h_t = act(W_ih x_t + b_ih + W_hh h_{t-1} + b_hh), act = tanh or relu. State: h (B, H)."""
+
+    gates = 1
+
+    def __init__(self, input_size: int, hidden_size: int, bias: bool = True, nonlinearity: str = "tanh"):
+        if nonlinearity not in ("tanh", "relu"):
+            raise ValueError(f"unknown nonlinearity {nonlinearity!r}; choose tanh or relu")
+        self.nonlinearity = nonlinearity
+        super().__init__(input_size, hidden_size, bias)
+
+    def step(self, gx_t, h, record=None):
+        act = torch.tanh if self.nonlinearity == "tanh" else torch.relu
+        # h_t = act(W_ih x_t + b_ih + W_hh h_{t-1} + b_hh)
+        h_t = act(gx_t + self.project_hidden(h))  # B, H
+        if record is not None:
+            record["h"].append(h_t)
+        return h_t, h_t
+
+    def extra_repr(self) -> str:
+        return super().extra_repr() + f", nonlinearity={self.nonlinearity}"
+
+
+class LSTMCell(_Cell):
+    """Long short-term memory (Hochreiter & Schmidhuber 1997, with the forget gate of Gers et al. 2000).
+
+    The cell state C is changed only by element-wise gating, f_t * C_{t-1} + i_t * C~_t, so its gradient
+    along time is a product of forget gates instead of repeated multiplications by W_hh: with f near 1 it
+    neither vanishes nor explodes. State: (h, C), each B, H.
+    """
+
+    gates = 4
+
+    def zero_state(self, x_t):
+        h = super().zero_state(x_t)
+        return h, torch.zeros_like(h)
+
+    def step(self, gx_t, state, record=None):
+        h, c = state
+        a = gx_t + self.project_hidden(h)  # B, 4H: pre-activations in PyTorch's order i, f, g, o
+        a_i, a_f, a_g, a_o = a.chunk(4, dim=-1)  # each B, H
+        # i_t = sigma(W_ii x_t + b_ii + W_hi h_{t-1} + b_hi): how much of the candidate to write
+        i = torch.sigmoid(a_i)
+        # f_t = sigma(W_if x_t + b_if + W_hf h_{t-1} + b_hf): how much of the old cell state to keep
+        f = torch.sigmoid(a_f)
+        # C~_t = tanh(W_ig x_t + b_ig + W_hg h_{t-1} + b_hg): the candidate (PyTorch's gate g)
+        g = torch.tanh(a_g)
+        # o_t = sigma(W_io x_t + b_io + W_ho h_{t-1} + b_ho): how much of the cell state to show
+        o = torch.sigmoid(a_o)
+        # C_t = f_t * C_{t-1} + i_t * C~_t
+        c_t = f * c + i * g
+        # h_t = o_t * tanh(C_t)
+        h_t = o * torch.tanh(c_t)
+        if record is not None:
+            for name, v in zip(GATES["lstm"], (i, f, g, o, c_t)):
+                record[name].append(v)
+        return h_t, (h_t, c_t)
+
+
+class GRUCell(_Cell):
+    """Gated recurrent unit (Cho et al. 2014), PyTorch's variant: the reset gate multiplies W_hn h + b_hn
+    after the product, which lets one matrix product W_hh h_{t-1} serve all three gates. State: h (B, H)."""
+
+    gates = 3
+
+    def step(self, gx_t, h, record=None):
+        x_r, x_z, x_n = gx_t.chunk(3, dim=-1)  # W_i* x_t + b_i*, each B, H
+        h_r, h_z, h_n = self.project_hidden(h).chunk(3, dim=-1)  # W_h* h_{t-1} + b_h*, each B, H
+        # r_t = sigma(W_ir x_t + b_ir + W_hr h_{t-1} + b_hr): how much of the past feeds the candidate
+        r = torch.sigmoid(x_r + h_r)
+        # z_t = sigma(W_iz x_t + b_iz + W_hz h_{t-1} + b_hz): how much of the old state to keep
+        z = torch.sigmoid(x_z + h_z)
+        # n_t = tanh(W_in x_t + b_in + r_t * (W_hn h_{t-1} + b_hn))
+        n = torch.tanh(x_n + r * h_n)
+        # h_t = (1 - z_t) * n_t + z_t * h_{t-1}
+        h_t = (1 - z) * n + z * h
+        if record is not None:
+            for name, v in zip(GATES["gru"], (r, z, n)):
+                record[name].append(v)
+        return h_t, h_t
+
+
+def make_cell(mode: str, input_size: int, hidden_size: int, bias: bool = True) -> _Cell:
+    if mode == "lstm":
+        return LSTMCell(input_size, hidden_size, bias)
+    if mode == "gru":
+        return GRUCell(input_size, hidden_size, bias)
+    if mode in ("rnn_tanh", "rnn_relu"):
+        return RNNCell(input_size, hidden_size, bias, nonlinearity=mode[4:])
+    raise ValueError(f"unknown mode {mode!r}; choose one of {', '.join(MODES)}")
+
+
+TORCH_CLASSES = {"lstm": "LSTM", "gru": "GRU", "rnn_tanh": "RNN", "rnn_relu": "RNN"}
+
+
+def torch_param_name(kind: str, layer: int, direction: int) -> str:
+    """PyTorch's name for one cell's weight: kind (weight_ih, weight_hh, bias_ih, bias_hh) + _l{layer}
+    (+ _reverse for the backward direction), e.g. weight_hh_l1_reverse."""
+    return f"{kind}_l{layer}" + ("_reverse" if direction else "")
+
+
+class Recurrent(nn.Module):
+    """A stack of recurrent layers with the same call and return values as torch.nn.LSTM / GRU / RNN:
+
+        out, h_n = rnn(x, h_0)              # gru, rnn_tanh, rnn_relu
+        out, (h_n, c_n) = rnn(x, (h_0, c_0))  # lstm
+
+    x is T, B, I (B, T, I with batch_first; T, I unbatched); out is T, B, D*H (the last layer's hidden
+    states, both directions concatenated, forward first); h_n, c_n, h_0, c_0 are L*D, B, H with layer l's
+    direction d at index l*D + d. h_0 / c_0 default to zeros. Dropout with probability `dropout` is applied
+    to each layer's output except the last one's, in training mode only.
+
+    Parameters live in `cells[l][d]` (an `LSTMCell` / `GRUCell` / `RNNCell`), so the state dict reads
+    `cells.{l}.{d}.weight_ih`, and `torch_param_name` maps it to PyTorch's `weight_ih_l{l}[_reverse]`.
+
+    Two paths give the same results (tested to 1e-5 in float64, outputs and gradients):
+
+    - per step (default; always when `return_gates=True`): the cells' equations, one time step after
+      another, autograd recording every step. `return_gates=True` adds a third return value: a dict
+      `"{gate}_l{l}[_reverse]" -> (T, B, H)` of every gate's activation per step (LSTM i, f, g, o and the
+      cell state c; GRU r, z, n; RNN h), indexed by input time step in both directions.
+    - fast (`fast=True`): PyTorch's fused kernel. Design: the Recurrent keeps a private torch.nn.LSTM / GRU /
+      RNN (built on the meta device, so it allocates nothing) whose weight attributes are set to the very
+      same Parameter objects the cells own. Nothing is copied or synchronised: an optimiser step, a
+      `load_state_dict` or a `.to(dtype)` changes the tensors both paths read, and gradients land on the
+      cells' parameters. The private module sits in a plain tuple, outside the module tree, so
+      `parameters()` and `state_dict()` list each tensor once under the cells' names; before each fast call
+      the links are checked by identity and renewed if a parameter object was replaced (e.g.
+      `load_state_dict(assign=True)`), and its train/eval flag is copied from this module.
+    """
+
+    def __init__(self, mode: str, input_size: int, hidden_size: int, num_layers: int = 1, bias: bool = True,
+                 batch_first: bool = False, dropout: float = 0.0, bidirectional: bool = False,
+                 fast: bool = False):
+        super().__init__()
+        if mode not in MODES:
+            raise ValueError(f"unknown mode {mode!r}; choose one of {', '.join(MODES)}")
+        if not 0 <= dropout <= 1:
+            raise ValueError(f"dropout should be a probability in [0, 1], got {dropout}")
+        if dropout > 0 and num_layers == 1:
+            warnings.warn(f"dropout={dropout} does nothing with num_layers=1: it is applied between layers, "
+                          "not after the last one", stacklevel=2)
+        self.mode, self.input_size, self.hidden_size = mode, input_size, hidden_size
+        self.num_layers, self.bias, self.batch_first = num_layers, bias, batch_first
+        self.dropout, self.bidirectional, self.fast = float(dropout), bidirectional, fast
+        self.num_directions = 2 if bidirectional else 1
+        self.cells = nn.ModuleList(
+            nn.ModuleList(make_cell(mode, input_size if layer == 0 else hidden_size * self.num_directions,
+                                    hidden_size, bias) for _ in range(self.num_directions))
+            for layer in range(num_layers))
+        self._fused_holder = (self._new_torch_module(device="meta"),)  # a tuple: not a submodule
+
+    # ---- weights shared with / copied to and from PyTorch's modules ----
+
+    def named_torch_params(self):
+        """(PyTorch's name, this module's Parameter) for every weight, in PyTorch's order."""
+        for layer, cells in enumerate(self.cells):
+            for direction, cell in enumerate(cells):
+                for kind in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"):
+                    p = getattr(cell, kind)
+                    if p is not None:
+                        yield torch_param_name(kind, layer, direction), p
+
+    def _new_torch_module(self, device=None, dtype=None) -> nn.RNNBase:
+        kwargs = dict(num_layers=self.num_layers, bias=self.bias, batch_first=self.batch_first,
+                      dropout=self.dropout, bidirectional=self.bidirectional, device=device, dtype=dtype)
+        if self.mode.startswith("rnn_"):
+            kwargs["nonlinearity"] = self.mode[4:]
+        with warnings.catch_warnings():  # the dropout-with-one-layer warning was given in __init__
+            warnings.simplefilter("ignore")
+            return getattr(nn, TORCH_CLASSES[self.mode])(self.input_size, self.hidden_size, **kwargs)
+
+    def _check_torch_module(self, m: nn.Module) -> None:
+        cls = getattr(nn, TORCH_CLASSES[self.mode])
+        want = dict(input_size=self.input_size, hidden_size=self.hidden_size, num_layers=self.num_layers,
+                    bias=self.bias, bidirectional=self.bidirectional, proj_size=0)
+        got = {k: getattr(m, k, None) for k in want}
+        if not isinstance(m, cls) or got != want:
+            raise ValueError(f"cannot copy weights between {type(m).__name__}({got}) and "
+                             f"Recurrent({self.mode!r}, {want})")
+        if self.mode.startswith("rnn_") and m.nonlinearity != self.mode[4:]:
+            raise ValueError(f"nonlinearity {m.nonlinearity!r} differs from this module's {self.mode[4:]!r}")
+
+    @torch.no_grad()
+    def copy_from_torch(self, m: nn.Module) -> "Recurrent":
+        """Copy the weights of a torch.nn.LSTM / GRU / RNN with the same sizes into this module."""
+        self._check_torch_module(m)
+        for name, p in self.named_torch_params():
+            p.copy_(getattr(m, name))
+        return self
+
+    @torch.no_grad()
+    def to_torch(self) -> nn.RNNBase:
+        """A new torch.nn.LSTM / GRU / RNN holding a copy of this module's weights (same device and dtype)."""
+        w = self.cells[0][0].weight_ih
+        m = self._new_torch_module(device=w.device, dtype=w.dtype)
+        for name, p in self.named_torch_params():
+            getattr(m, name).copy_(p)
+        m.train(self.training)
+        return m
+
+    def _fused(self) -> nn.RNNBase:
+        m = self._fused_holder[0]
+        for name, p in self.named_torch_params():
+            if getattr(m, name) is not p:
+                # RNNBase.__setattr__ keeps its flat weight list in step with the attribute
+                setattr(m, name, p)
+        m.train(self.training)
+        return m
+
+    # ---- running ----
+
+    def forward(self, x: torch.Tensor, hx=None, return_gates: bool = False):
+        if isinstance(x, nn.utils.rnn.PackedSequence):
+            raise TypeError("Recurrent takes padded tensors, not PackedSequence")
+        if self.fast and not return_gates:
+            return self._fused()(x, hx)
+        unbatched = x.dim() == 2
+        if unbatched:  # T, I -> T, 1, I; states L*D, H -> L*D, 1, H
+            x = x.unsqueeze(1)
+            if hx is not None:
+                hx = tuple(s.unsqueeze(1) for s in hx) if self.mode == "lstm" else hx.unsqueeze(1)
+        elif self.batch_first:
+            x = x.transpose(0, 1)  # B, T, I -> T, B, I
+        out, h_n, c_n, gates = self._run(x, hx, return_gates)
+        if unbatched:
+            out, h_n = out.squeeze(1), h_n.squeeze(1)
+            c_n = c_n.squeeze(1) if c_n is not None else None
+            gates = {k: v.squeeze(1) for k, v in gates.items()}
+        elif self.batch_first:
+            out = out.transpose(0, 1)  # T, B, D*H -> B, T, D*H
+        state = (h_n, c_n) if self.mode == "lstm" else h_n
+        return (out, state, gates) if return_gates else (out, state)
+
+    def _initial_states(self, x, hx):
+        """hx as given (L*D, B, H, or a pair of them for LSTM; None: zeros) -> one state per (layer, dir)."""
+        n, b = self.num_layers * self.num_directions, x.size(1)
+        if hx is None:
+            z = x.new_zeros(n, b, self.hidden_size)
+            hx = (z, z) if self.mode == "lstm" else z
+        if self.mode == "lstm":
+            h0, c0 = hx
+            for s in (h0, c0):
+                self._check_state(s, n, b)
+            return list(zip(h0.unbind(0), c0.unbind(0)))
+        self._check_state(hx, n, b)
+        return list(hx.unbind(0))
+
+    def _check_state(self, s, n, b):
+        if tuple(s.shape) != (n, b, self.hidden_size):
+            raise RuntimeError(f"expected a hidden state of size {(n, b, self.hidden_size)}, got {tuple(s.shape)}")
+
+    def _run(self, x, hx, return_gates):
+        if x.size(-1) != self.input_size:
+            raise RuntimeError(f"input.size(-1) must be equal to input_size. Expected {self.input_size}, "
+                               f"got {x.size(-1)}")
+        states = self._initial_states(x, hx)
+        finals, gates = [], {}
+        for layer, cells in enumerate(self.cells):
+            outs = []
+            for direction, cell in enumerate(cells):
+                state = states[layer * self.num_directions + direction]
+                record = {g: [] for g in GATES[self.mode]} if return_gates else None
+                # all T input projections in one product: T, B, G*H
+                gx = cell.project_input(x)
+                # unbind once instead of indexing gx[t]: indexing inside the loop adds one autograd node
+                # per step whose backward writes a full-size zero gradient (about 10x slower backward)
+                steps = gx.unbind(0)
+                hs = []
+                for gx_t in (reversed(steps) if direction else steps):
+                    h_t, state = cell.step(gx_t, state, record)
+                    hs.append(h_t)
+                if direction:  # the backward direction ran from t = T-1 down to 0: put it in input order
+                    hs.reverse()
+                    for v in (record or {}).values():
+                        v.reverse()
+                outs.append(torch.stack(hs, 0))  # T, B, H
+                finals.append(state)
+                sfx = f"_l{layer}" + ("_reverse" if direction else "")
+                gates.update({f"{g}{sfx}": torch.stack(v, 0) for g, v in (record or {}).items()})
+            x = torch.cat(outs, -1) if len(outs) > 1 else outs[0]  # T, B, D*H
+            if self.dropout > 0 and layer < self.num_layers - 1:
+                x = F.dropout(x, self.dropout, self.training)
+        if self.mode == "lstm":
+            h_n = torch.stack([h for h, _ in finals], 0)  # L*D, B, H
+            c_n = torch.stack([c for _, c in finals], 0)  # L*D, B, H
+        else:
+            h_n, c_n = torch.stack(finals, 0), None
+        return x, h_n, c_n, gates
+
+    def extra_repr(self) -> str:
+        s = f"{self.mode!r}, {self.input_size}, {self.hidden_size}, num_layers={self.num_layers}"
+        for k, default in (("bias", True), ("batch_first", False), ("dropout", 0.0), ("bidirectional", False),
+                           ("fast", False)):
+            if getattr(self, k) != default:
+                s += f", {k}={getattr(self, k)}"
+        return s
+
+
+def detach_state(state):
+    """Cut the autograd history of a recurrent state (a tensor, or LSTM's (h, c) pair), keeping its values."""
+    if state is None:
+        return None
+    if isinstance(state, torch.Tensor):
+        return state.detach()
+    return tuple(detach_state(s) for s in state)
+
+
+def tbptt(rnn: nn.Module, x: torch.Tensor, k: int, state=None, batch_first: bool | None = None):
+    """Truncated back-propagation through time over a long stream x (T, B, I; B, T, I if batch_first).
+
+    Yields (t0, out, state) for each chunk of k time steps (the last may be shorter): out is the
+    chunk's output and state its final state. The state entering each chunk is detached, so a loss on one
+    chunk back-propagates through at most k steps, and through neither earlier chunks nor the inputs
+    before them; values are the same as one pass over the whole stream. Works with any module called as
+    `out, state = rnn(x, state)` (Recurrent, torch.nn.LSTM / GRU / RNN). Call backward (and the optimiser
+    step) inside the loop; the next chunk starts from the detached state.
+    """
+    if k < 1:
+        raise ValueError(f"chunk length k must be >= 1, got {k}")
+    if batch_first is None:
+        batch_first = getattr(rnn, "batch_first", False)
+    dim = 1 if batch_first else 0
+    for t0, chunk in zip(range(0, x.size(dim), k), x.split(k, dim=dim)):
+        out, state = rnn(chunk, detach_state(state))
+        yield t0, out, state
