@@ -175,3 +175,11 @@ def test_ctrl_c_checkpoints_and_resumes(tmp_path):
     assert "stopped at step" in out and "--resume" in out
     state_step = int((run / "checkpoints" / "latest").read_text().strip().split("-")[1])
     assert 0 < state_step < 200 * 20
+
+
+def test_device_and_precision_flags(nnzoo_cli, tmp_path):
+    code, out, err = nnzoo_cli("train", "digits-cnn", "--out", tmp_path / "r", "--quiet", "--device", "cpu",
+                               "--precision", "fp32", *FAST, "epochs=1")
+    cfg = json.loads((tmp_path / "r" / "config.json").read_text())
+    assert code == 0 and cfg["train"]["device"] == "cpu" and cfg["train"]["precision"] == "fp32"
+    one_error_line(*nnzoo_cli("train", "digits-cnn", "--device", "tpu", *FAST), "unknown device 'tpu'")

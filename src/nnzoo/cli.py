@@ -68,6 +68,7 @@ def cmd_train(args) -> int:
     from .config import parse_overrides
     from .train.loop import fit
     overrides = list(args.overrides)
+    overrides += [f"{k}={v}" for k, v in (("device", args.device), ("precision", args.precision)) if v]
     if args.recipe and "=" in args.recipe:
         overrides.insert(0, args.recipe)
         args.recipe = None
@@ -80,13 +81,16 @@ def cmd_train(args) -> int:
         from .train.config import TrainConfig
         mcfg = registry.model_config(doc["model"], doc["model_config"])
         tcfg = C.from_dict(TrainConfig, doc["train"])
-        # only a stop point may change on resume; anything else would make it another run
+        # where and when to stop may change on resume (another machine, another stop point); anything
+        # else would make it another run
         extra = parse_overrides(overrides)
-        bad = [k for k in extra if k not in ("stop_after",)]
+        may_change = ("stop_after", "device", "precision")
+        bad = [k for k in extra if k not in may_change]
         if bad:
             raise UserError(f"--resume continues the run as configured; {bad[0]!r} cannot change "
-                            "(only stop_after can); start a new run instead")
-        tcfg = C.replace(tcfg, {"stop_after": int(extra.get("stop_after", 0))})
+                            f"(only {', '.join(may_change)} can); start a new run instead")
+        extra.setdefault("stop_after", "0")
+        tcfg = C.replace(tcfg, {k: C.parse_value(v, getattr(tcfg, k), k) for k, v in extra.items()})
         run_dir = Path(args.resume)
     else:
         if not args.recipe:
@@ -199,6 +203,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="override a training or model key, e.g. seed=7 epochs=3 lr=0.01 batch_size=64 data=digits")
     s.add_argument("--out", help="run folder to create (default runs/RECIPE-TIME)")
     s.add_argument("--resume", metavar="RUN_DIR", help="continue a stopped run exactly where it stopped")
+    s.add_argument("--device", help="same as device=...: auto (cuda, then mps, then cpu), cpu, cuda, cuda:N, mps")
+    s.add_argument("--precision", choices=["auto", "fp32", "bf16", "fp16"],
+                   help="same as precision=...: autocast dtype; bf16 falls back to fp32 with a warning on a CPU "
+                        "without bf16 units")
     s.add_argument("--quiet", action="store_true", help="no progress bar")
     s.set_defaults(func=cmd_train)
 
