@@ -17,6 +17,7 @@ $(STAMP): pyproject.toml
 
 data: $(STAMP)
 	$(BIN)/nnzoo data install mnist
+	$(BIN)/nnzoo data install shakespeare
 
 demo: data
 	$(BIN)/nnzoo tour

@@ -3,7 +3,7 @@
 cells' parameters) and nnzoo's per-step path (the cells' equations, one time step after another), all in
 fp32 with the same weights; plus the per-step path under bf16 autocast where the CPU has bf16 units.
 
-    python benchmarks/recurrent_speed.py [--quick] [--repeats N] [--threads 2] [--budget 170]
+    python benchmarks/recurrent_speed.py [--quick] [--repeats N] [--threads 2] [--budget 150]
 
 Full size: batch 64 x sequence 128, input = hidden = 512, 2 layers. --quick: 16 x 32, 128 units.
 Prints one JSON line: tokens/s per implementation (best of the repeats) and the time ratio per-step / fused.
@@ -37,7 +37,7 @@ def main() -> None:
     p.add_argument("--repeats", type=int, default=None, help="timed rounds after one warm-up round "
                    "(default 3; --quick 10)")
     p.add_argument("--threads", type=int, default=2, help="torch.set_num_threads")
-    p.add_argument("--budget", type=float, default=170.0,
+    p.add_argument("--budget", type=float, default=150.0,
                    help="seconds; fewer repeats are timed if the warm-up round shows they would not fit")
     args = p.parse_args()
     torch.set_num_threads(args.threads)

