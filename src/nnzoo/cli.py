@@ -173,7 +173,7 @@ def cmd_tour(args) -> int:
 def cmd_data(args) -> int:
     from . import data
     if args.action == "list":
-        names = list(data.IMAGE_DATASETS)
+        names = list(data.IMAGE_DATASETS) + list(data.TEXT_DATASETS)
         for n in names:
             state = "installed" if data.is_installed(n) else f"missing: nnzoo data install {n}"
             print(f"{n:16s} {state}")
@@ -241,7 +241,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("data", help="list or install the real data sets")
     s.add_argument("action", choices=["list", "install"])
-    s.add_argument("name", nargs="?", help="data set to install (mnist, fashion-mnist, digits)")
+    s.add_argument("name", nargs="?", help="data set to install (mnist, fashion-mnist, digits, shakespeare, pycode)")
     s.set_defaults(func=cmd_data)
     return p
 
