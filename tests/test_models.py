@@ -44,15 +44,15 @@ class TestEveryModel:
         torch.manual_seed(0)
         cfg = registry.tiny_config(name)
         model = registry.create_model(name, cfg)
-        x = torch.rand(16, *cfg.in_shape)
-        y = torch.randint(0, cfg.n_classes, (16,))
+        x, y = registry.example_batch(name, cfg, 16)
         return model, x, y
 
     def test_shapes_and_loss_parts(self, name):
         model, x, y = self._setup(name)
         out = model.loss((x, y))
         assert out["loss"].ndim == 0 and torch.isfinite(out["loss"])
-        assert out["logits"].shape == (16, model.cfg.n_classes)
+        if "logits" in out:  # classifiers: B, classes
+            assert out["logits"].shape == (16, model.cfg.n_classes)
 
     def test_one_step_changes_every_weight(self, name):
         model, x, y = self._setup(name)
@@ -95,3 +95,19 @@ def test_cross_entropy_golden_value():
 def test_mlp_without_hidden_layers_is_logistic_regression():
     m = registry.create_model("mlp", registry.tiny_config("mlp"), hidden=[])
     assert [type(l).__name__ for l in m.net] == ["Flatten", "Linear"]
+
+
+def test_char_lm_shapes_loss_and_bits():
+    import math
+    cfg = registry.tiny_config("char-lm")
+    m = registry.create_model("char-lm", cfg).eval()
+    x, y = registry.example_batch("char-lm", cfg, 4)
+    logits, (h, c) = m(x)
+    assert logits.shape == (4, cfg.seq_len, cfg.vocab_size) and h.shape == (cfg.layers, 4, cfg.hidden)
+    out = m.loss((x, y))
+    assert out["bits_per_char"].item() == pytest.approx(out["loss"].item() / math.log(2))
+    # an untrained model is near uniform: about ln V nats per character
+    assert abs(out["loss"].item() - math.log(cfg.vocab_size)) < 0.5
+    slow = registry.create_model("char-lm", cfg, fast=False).eval()
+    slow.load_state_dict(m.state_dict())
+    assert torch.allclose(slow(x)[0], logits, atol=1e-5)  # fused and per-step paths agree

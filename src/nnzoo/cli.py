@@ -136,14 +136,25 @@ def cmd_predict(args) -> int:
     for f in args.files:
         if not Path(f).is_file():
             raise UserError(f"no such image file {f}")
-    classes = json.loads((Path(args.run_dir) / "config.json").read_text()).get("classes")
-    preds = task.predict_files(model, args.files, tuple(mcfg.in_shape),
-                               classes or [str(i) for i in range(mcfg.n_classes)], invert=args.invert)
+    preds = task.predict_files(model, mcfg, runs.read_config(Path(args.run_dir)), args.files, invert=args.invert)
     if args.json:
         print(json.dumps(preds))
     else:
         for p in preds:
             print(f"{p['file']}: {p['label']} (p={p['probability']:.3f})")
+    return 0
+
+
+def cmd_sample(args) -> int:
+    from . import runs
+    from .tasks.charlm import sample
+    recipe, mcfg, tcfg, model = runs.load_run(Path(args.run_dir))
+    vocab = runs.read_config(Path(args.run_dir)).get("vocab")
+    if not vocab:
+        raise UserError(f"{args.run_dir} is a {recipe.name} run, not a language model; sample from a run of "
+                        "shakespeare-lstm or another char-lm recipe")
+    text = sample(model, vocab, args.prime, args.length, args.temperature, args.seed)
+    print(json.dumps({"prime": args.prime, "temperature": args.temperature, "text": text}) if args.json else text)
     return 0
 
 
@@ -223,6 +234,16 @@ def build_parser() -> argparse.ArgumentParser:
                    help="invert grey levels first (MNIST digits are white on black; scans are usually black on white)")
     s.add_argument("--json", action="store_true", help="print one JSON array")
     s.set_defaults(func=cmd_predict)
+
+    s = sub.add_parser("sample", help="generate text from a trained character language model")
+    s.add_argument("run_dir")
+    s.add_argument("--prime", default="\n", help="text to start from (default a newline)")
+    s.add_argument("--length", type=int, default=500, help="characters to generate (default 500)")
+    s.add_argument("--temperature", type=float, default=0.8,
+                   help="softmax temperature: below 1 safer and more repetitive, above 1 wilder (default 0.8)")
+    s.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    s.add_argument("--json", action="store_true", help="print one JSON object")
+    s.set_defaults(func=cmd_sample)
 
     s = sub.add_parser("experiment", help="run one of the lectures' claims and draw its figure")
     s.add_argument("name", help="experiment name (see `nnzoo list`)")

@@ -17,11 +17,13 @@ from .errors import UserError
 MODELS = {
     "mlp": "nnzoo.models.mlp:MLP:MLPConfig",
     "cnn": "nnzoo.models.cnn:CNN:CNNConfig",
+    "char-lm": "nnzoo.models.rnn_lm:CharLM:CharLMConfig",
 }
 
 # name -> module with a `Task` class: what data a family reads, how it is batched, evaluated and pictured
 TASKS = {
     "classify": "nnzoo.tasks.classify",
+    "charlm": "nnzoo.tasks.charlm",
 }
 
 # name -> module with run(out, quick, seed, progress) -> {"figures", "images", "summary"}
@@ -48,6 +50,8 @@ class Recipe:
     """The figure the issue asks for (a floor for accuracies)."""
     reference: str = ""
     """The published figure beside ours, with its setting."""
+    lower_is_better: bool = False
+    """The target is a ceiling (a loss), not a floor (an accuracy)."""
 
 
 _R = Recipe
@@ -75,6 +79,14 @@ RECIPES = {r.name: r for r in [
        model_config=dict(arch="resnet", channels=[16, 32, 64], hidden=[], dropout=0.0),
        train=dict(epochs=5, lr=3e-3, schedule="onecycle", augment=2),
        quick=dict(epochs=1, train_subset=10000), reference="no published figure for this size"),
+    # character language models: work in progress (recurrent-networks issue); settings not yet tuned to the
+    # issue's 1.50 nats/char in 30 minutes, and no BENCHMARKS.md figure yet
+    _R("shakespeare-lstm", "charlm", "char-lm", "shakespeare", "2-layer LSTM character model of 38 plays",
+       model_config=dict(cell="lstm", hidden=512, layers=2, seq_len=128),
+       train=dict(epochs=1, batch_size=64, lr=2e-3, schedule="cosine", warmup=0.02, grad_clip=1.0, log_every=20),
+       quick=dict(epochs=1, train_subset=6000, hidden=128, layers=1), metric="test_loss_nats_per_char",
+       target=1.50, lower_is_better=True,
+       reference="1.88 nats/char (nanoGPT's small CPU transformer, tiny-Shakespeare)"),
 ]}
 
 
@@ -121,6 +133,12 @@ def get_experiment(name: str):
 def tiny_config(name: str):
     module_cls, _ = model_classes(name)
     return importlib.import_module(module_cls.__module__).tiny()
+
+
+def example_batch(name: str, cfg, n: int = 16):
+    """A random batch of the shape the model's loss() takes (each model file says how), for tests."""
+    module_cls, _ = model_classes(name)
+    return importlib.import_module(module_cls.__module__).example_batch(cfg, n)
 
 
 def resolve(recipe: Recipe, overrides: dict[str, str]):

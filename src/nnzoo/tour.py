@@ -37,12 +37,15 @@ def recipe_section(recipe, out: Path, verbose: bool) -> dict:
     recorded = _recorded().get(recipe.name)
     rows = [{"metric": recipe.metric, "value": _fmt(value),
              "reference": recipe.reference + (f"; full recipe in BENCHMARKS.md: {recorded}" if recorded else ""),
-             "status": ("pass" if value >= recipe.target else "fail")
+             "status": ("pass" if (value <= recipe.target if recipe.lower_is_better else value >= recipe.target)
+                        else "fail")
              if recipe.target is not None and not recipe.quick else "info"}]
     rows += [{"metric": k, "value": _fmt(v), "reference": "", "status": "info"}
-             for k, v in figures.items() if k not in (recipe.metric, "recipe", "data")]
+             for k, v in figures.items() if k not in (recipe.metric, "recipe", "data") and not isinstance(v, str)]
     summary = (f"{recipe.summary}. Data: {tcfg.data}. Tour setting: {quick} "
                f"({result.step} steps, {result.wall:.0f} s). Full recipe: nnzoo train {recipe.name}")
+    texts = {k: v for k, v in figures.items() if isinstance(v, str) and k not in ("recipe", "data")}
+    summary += "".join(f"\n\n{k}:\n{v}" for k, v in texts.items())
     return {"title": f"{recipe.name}", "summary": summary, "rows": rows, "images": images}
 
 

@@ -167,3 +167,8 @@ class CNN(nn.Module):
 
 def tiny() -> CNNConfig:
     return CNNConfig(in_shape=(1, 8, 8), channels=[4, 8], kernel=3, padding=1, hidden=[16], dropout=0.0)
+
+
+def example_batch(cfg: CNNConfig, n: int = 16):
+    """Random images and labels for tests."""
+    return torch.rand(n, *cfg.in_shape), torch.randint(0, cfg.n_classes, (n,))

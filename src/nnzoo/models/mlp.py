@@ -56,3 +56,8 @@ class MLP(nn.Module):
 
 def tiny() -> MLPConfig:
     return MLPConfig(in_shape=(1, 8, 8), hidden=[16], dropout=0.0)
+
+
+def example_batch(cfg: MLPConfig, n: int = 16):
+    """Random images and labels for tests."""
+    return torch.rand(n, *cfg.in_shape), torch.randint(0, cfg.n_classes, (n,))

@@ -102,7 +102,9 @@ class Task:
         """What config.json records about the data, so predictions can name classes without the data."""
         return {"classes": list(data.classes)}
 
-    def predict_files(self, model, files: list[str], shape, classes, invert: bool = False) -> list[dict]:
+    def predict_files(self, model, mcfg, doc: dict, files: list[str], invert: bool = False) -> list[dict]:
+        shape = tuple(mcfg.in_shape)
+        classes = doc.get("classes") or [str(i) for i in range(mcfg.n_classes)]
         c, h, w = shape
         xs = []
         for f in files:

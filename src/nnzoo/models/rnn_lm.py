@@ -1,0 +1,75 @@
+"""Character-level language model (many to many): embed each character, run a recurrent stack, predict the
+next character at every step. The cells are nnzoo's own (`nn.recurrent`), on the fused kernel when nothing
+needs the per-step internals."""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from ..nn.recurrent import Recurrent
+
+CELLS = {"lstm": "lstm", "gru": "gru", "rnn": "rnn_tanh"}
+
+
+@dataclass
+class CharLMConfig:
+    vocab_size: int = 84
+    """Characters in the vocabulary (set from the training text; id 0 is UNK)."""
+    cell: str = "lstm"
+    """lstm, gru or rnn (vanilla tanh RNN)."""
+    embed: int = 64
+    """Width of each character's embedding."""
+    hidden: int = 512
+    """Hidden units per recurrent layer."""
+    layers: int = 2
+    """Stacked recurrent layers (1 to 3)."""
+    dropout: float = 0.2
+    """Dropout between recurrent layers and before the output layer."""
+    seq_len: int = 128
+    """Characters per training window (backpropagation through this many steps)."""
+    fast: bool = True
+    """Use PyTorch's fused kernel on nnzoo's cell parameters (same numbers, faster); False runs the equations
+    step by step."""
+
+
+class CharLM(nn.Module):
+    def __init__(self, cfg: CharLMConfig):
+        super().__init__()
+        if cfg.cell not in CELLS:
+            raise ValueError(f"unknown cell {cfg.cell!r}; choose one of {', '.join(CELLS)}")
+        self.cfg = cfg
+        self.embed = nn.Embedding(cfg.vocab_size, cfg.embed)
+        self.rnn = Recurrent(CELLS[cfg.cell], cfg.embed, cfg.hidden, cfg.layers,
+                             dropout=cfg.dropout if cfg.layers > 1 else 0.0,
+                             fast=cfg.fast)
+        self.drop = nn.Dropout(cfg.dropout)
+        self.head = nn.Linear(cfg.hidden, cfg.vocab_size)
+
+    def forward(self, x: torch.Tensor, state=None):
+        """x: B, T character ids -> logits B, T, V and the final recurrent state."""
+        h, state = self.rnn(self.embed(x.t()), state)  # T, B, H (time first, as the cells run)
+        return self.head(self.drop(h)).transpose(0, 1), state  # B, T, V
+
+    def loss(self, batch) -> dict:
+        x, y = batch  # B, T inputs and the same characters shifted by one
+        logits, _ = self(x)
+        # L = -1/(B T) sum_{b,t} log p(y_bt | x_b,<=t), in nats per character
+        loss = F.cross_entropy(logits.reshape(-1, logits.size(-1)), y.reshape(-1))
+        # bits = nats / ln 2
+        return {"loss": loss, "bits_per_char": loss.detach() / math.log(2)}
+
+
+def tiny() -> CharLMConfig:
+    return CharLMConfig(vocab_size=12, embed=8, hidden=16, layers=2, dropout=0.0, seq_len=16)
+
+
+def example_batch(cfg: CharLMConfig, n: int = 16):
+    """(inputs, next-character targets) for tests: counting sequences from random starts, so there is a
+    rule to learn (next = current + 1 mod V-1, never UNK)."""
+    start = torch.randint(0, cfg.vocab_size - 1, (n, 1))
+    w = (start + torch.arange(cfg.seq_len + 1)) % (cfg.vocab_size - 1) + 1
+    return w[:, :-1], w[:, 1:]

@@ -1,0 +1,97 @@
+"""Character language modelling: a corpus -> windows of `seq_len` characters -> next-character loss."""
+from __future__ import annotations
+
+import dataclasses
+import math
+
+import torch
+import torch.nn.functional as F
+
+from ..data import load_text
+from ..errors import UserError
+from ..train.device import autocast
+
+
+class Task:
+    kind = "character language model"
+
+    def load(self, tcfg):
+        return load_text(tcfg.data, seed=0)
+
+    def adapt(self, mcfg, data):
+        data.seq_len = mcfg.seq_len  # the windows the batches cut depend on the model's context
+        return dataclasses.replace(mcfg, vocab_size=len(data.vocab))
+
+    def n_train(self, data) -> int:
+        """Non-overlapping windows of seq_len + 1 characters (input and its one-step-shifted target)."""
+        return (len(data.train) - 1) // data.seq_len
+
+    def batch(self, data, idx, device, train: bool, cfg):
+        T = data.seq_len
+        starts = idx * T
+        if train:  # a random phase per epoch-step so windows do not always cut the text at the same places
+            starts = starts + torch.randint(0, T, (1,)).clamp(max=len(data.train) - 1 - int(starts.max()) - T)
+        rows = starts[:, None] + torch.arange(T + 1)  # B, T+1
+        w = data.train[rows]
+        return w[:, :-1].to(device), w[:, 1:].to(device)
+
+    @torch.no_grad()
+    def stream_loss(self, model, ids, device, amp_dtype=None, batch=32) -> float:
+        """Mean next-character loss (nats) over a whole held-out stream, cut into windows."""
+        model.eval()
+        T = model.cfg.seq_len
+        n = (len(ids) - 1) // T
+        rows = torch.arange(n)[:, None] * T + torch.arange(T + 1)
+        total, count = 0.0, 0
+        for i in range(0, n, batch):
+            w = ids[rows[i:i + batch]].to(device)
+            with autocast(device, amp_dtype):
+                logits, _ = model(w[:, :-1])
+            total += float(F.cross_entropy(logits.float().reshape(-1, logits.size(-1)), w[:, 1:].reshape(-1),
+                                           reduction="sum"))
+            count += w[:, 1:].numel()
+        return total / max(1, count)
+
+    def evaluate(self, model, data, split, device, amp_dtype=None) -> dict:
+        nats = self.stream_loss(model, getattr(data, split), device, amp_dtype)
+        return {"loss": nats, "bits_per_char": nats / math.log(2)}
+
+    def test_report(self, model, data, device) -> tuple[dict, dict]:
+        nats = self.stream_loss(model, data.test, device)
+        figures = {"test_loss_nats_per_char": round(nats, 4), "test_bits_per_char": round(nats / math.log(2), 4),
+                   "test_characters": len(data.test), "test_files": len(data.files.get("test", [])),
+                   "sample": sample(model, data.vocab, "\n", 300, 0.8, seed=0)}
+        return figures, {}
+
+    def describe(self, data) -> dict:
+        return {"vocab": list(data.vocab), "files": data.files}
+
+    def predict_files(self, *args, **kwargs):
+        raise UserError("this run is a language model; generate text with: nnzoo sample RUN_DIR --prime TEXT")
+
+
+@torch.no_grad()
+def sample(model, vocab: list[str], prime: str, length: int, temperature: float = 0.8, seed: int = 0) -> str:
+    """Feed the prime, then draw each next character from softmax(logits / temperature)."""
+    if temperature <= 0:
+        raise UserError(f"--temperature must be > 0, got {temperature}")
+    if not prime:
+        raise UserError("--prime must hold at least one character")
+    table = {c: i for i, c in enumerate(vocab)}
+    bad = sorted({c for c in prime if c not in table})
+    if bad:
+        raise UserError(f"prime has characters {''.join(bad)!r} that are not in the model's vocabulary; "
+                        "leave them out")
+    model.eval()
+    g = torch.Generator().manual_seed(seed)
+    x = torch.tensor([[table[c] for c in prime]])
+    logits, state = model(x)
+    out = []
+    for _ in range(length):
+        # p(c) = softmax(z / temperature): below 1 sharpens, above 1 flattens
+        p = torch.softmax(logits[0, -1].float() / temperature, dim=-1)
+        p[0] = 0  # never emit UNK
+        nxt = int(torch.multinomial(p / p.sum(), 1, generator=g))
+        out.append(vocab[nxt])
+        logits, state = model(torch.tensor([[nxt]]), state)
+    return prime + "".join(out)

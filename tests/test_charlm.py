@@ -1,0 +1,56 @@
+"""Character language model end to end on a small generated corpus (the real one is Shakespeare)."""
+import json
+
+import pytest
+
+from test_cli import one_error_line
+
+TINY = ["hidden=32", "layers=1", "embed=16", "seq_len=32", "batch_size=16", "epochs=3", "lr=0.01",
+        "tensorboard=false", "log_every=5", "schedule=constant"]
+
+
+@pytest.fixture(scope="module")
+def lm_run(tmp_path_factory):
+    from nnzoo.cli import main
+    root = tmp_path_factory.mktemp("lm")
+    corpus = root / "corpus"
+    corpus.mkdir()
+    for i in range(10):
+        (corpus / f"verse{i}.txt").write_text("to be or not to be, that is the question.\n" * (20 + i))
+    out = root / "run"
+    assert main(["train", "shakespeare-lstm", f"data={corpus}", "--out", str(out), "--quiet", *TINY]) == 0
+    return out
+
+
+def test_eval_reports_nats_and_bits(nnzoo_cli, lm_run):
+    code, out, _ = nnzoo_cli("eval", lm_run, "--json")
+    f = json.loads(out)
+    assert code == 0 and f["recipe"] == "shakespeare-lstm"
+    assert f["test_bits_per_char"] == pytest.approx(f["test_loss_nats_per_char"] / 0.6931, rel=1e-3)
+    # a repeated sentence is easy: far below the uniform ln(V) ~ 2.9 nats
+    assert f["test_loss_nats_per_char"] < 1.5
+    assert isinstance(f["sample"], str) and len(f["sample"]) > 100
+
+
+def test_sample(nnzoo_cli, lm_run):
+    code, out, _ = nnzoo_cli("sample", lm_run, "--prime", "to be", "--length", "60", "--json")
+    s = json.loads(out)
+    assert code == 0 and s["text"].startswith("to be") and len(s["text"]) == 65
+    code2, out2, _ = nnzoo_cli("sample", lm_run, "--prime", "to be", "--length", "60", "--json")
+    assert out2 == out  # seeded
+
+
+def test_sample_errors(nnzoo_cli, lm_run):
+    one_error_line(*nnzoo_cli("sample", lm_run, "--prime", "Zebra!"), "not in the model's vocabulary")
+    one_error_line(*nnzoo_cli("sample", lm_run, "--temperature", "0"), "temperature must be > 0")
+    one_error_line(*nnzoo_cli("predict", lm_run, __file__), "nnzoo sample")
+
+
+def test_empty_and_non_utf8_corpus(nnzoo_cli, tmp_path):
+    (tmp_path / "empty").mkdir()
+    one_error_line(*nnzoo_cli("train", "shakespeare-lstm", f"data={tmp_path / 'empty'}"), "empty")
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    for i in range(3):
+        (bad / f"{i}.txt").write_bytes(b"caf\xe9")
+    one_error_line(*nnzoo_cli("train", "shakespeare-lstm", f"data={bad}"), "not UTF-8")
