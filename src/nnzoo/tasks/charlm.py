@@ -14,6 +14,7 @@ from ..train.device import autocast
 
 class Task:
     kind = "character language model"
+    unit = "window"
 
     def load(self, tcfg):
         return load_text(tcfg.data, seed=0)

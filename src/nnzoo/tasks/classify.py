@@ -30,6 +30,7 @@ def shift_images(x: torch.Tensor, max_shift: int) -> torch.Tensor:
 
 class Task:
     kind = "image classification"
+    unit = "img"
 
     def load(self, tcfg):
         # the validation split is carved by a fixed seed (0), whatever the run's seed

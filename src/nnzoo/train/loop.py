@@ -168,7 +168,7 @@ def fit(run_dir: Path, recipe, mcfg, tcfg: TrainConfig, resume: bool = False, ve
     # a GPU sync per step would cost throughput: check the loss there every log interval
     check_every = 1 if device.type == "cpu" else max(1, tcfg.log_every)
     stop = StopOnInterrupt()
-    bar = progress(total * batch, step * batch, desc=recipe.name, unit="img", enabled=verbose and dist.main)
+    bar = progress(total * batch, step * batch, desc=recipe.name, unit=getattr(task, "unit", "example"), enabled=verbose and dist.main)
     parts: dict[str, torch.Tensor] = {}
     count, this_call, last_save = 0, 0, time.time()
     try:
