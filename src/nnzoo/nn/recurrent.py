@@ -79,7 +79,8 @@ class _Cell(nn.Module):
         return self.step(self.project_input(x_t), state)
 
     def step(self, gx_t, state, record=None):
-        raise NotImplementedError
+        """The cell's equations, given the input projection gx_t = W_ih x_t + b_ih: each subclass writes its own."""
+        raise NotImplementedError(f"{type(self).__name__} must define step()")
 
     def extra_repr(self) -> str:
         return f"{self.input_size}, {self.hidden_size}, bias={self.bias_ih is not None}"
