@@ -159,7 +159,6 @@ def test_real_process_exit_code_and_stop_resume(tmp_path):
 
 def test_ctrl_c_checkpoints_and_resumes(tmp_path):
     """The first Ctrl-C finishes the step, writes a checkpoint and exits cleanly; --resume finishes the run."""
-    import os
     import signal
     import time
     run = tmp_path / "r"
@@ -175,6 +174,11 @@ def test_ctrl_c_checkpoints_and_resumes(tmp_path):
     assert "stopped at step" in out and "--resume" in out
     state_step = int((run / "checkpoints" / "latest").read_text().strip().split("-")[1])
     assert 0 < state_step < 200 * 20
+    # --resume picks up at that step (stopped again 5 steps later: 200 epochs would take minutes)
+    done = subprocess.run([sys.executable, "-m", "nnzoo", "train", "--resume", str(run), "--quiet", "stop_after=5"],
+                          capture_output=True, text=True, cwd=ROOT)
+    assert done.returncode == 0, done.stderr
+    assert f"stopped at step {state_step + 5}/" in done.stdout
 
 
 def test_device_and_precision_flags(nnzoo_cli, tmp_path):

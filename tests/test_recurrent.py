@@ -212,7 +212,7 @@ def test_gates():
     gru, _ = pair("gru")
     out, h, gates = gru(x, return_gates=True)
     assert set(gates) == {"r_l0", "z_l0", "n_l0"} and all(v.shape == (T, B, H) for v in gates.values())
-    r, z, n = gates["r_l0"], gates["z_l0"], gates["n_l0"]
+    z, n = gates["z_l0"], gates["n_l0"]
     h_prev = torch.cat([torch.zeros(1, B, H, dtype=out.dtype), out[:-1]])
     assert_close(out, (1 - z) * n + z * h_prev, "GRU h_t equation")
     rnn, _ = pair("rnn_relu", batch_first=True)

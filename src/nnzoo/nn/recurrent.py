@@ -17,6 +17,7 @@ state between chunks, so a chunk's loss reaches back at most k steps:
 """
 from __future__ import annotations
 
+import abc
 import math
 import warnings
 
@@ -31,7 +32,7 @@ GATES = {"lstm": ("i", "f", "g", "o", "c"), "gru": ("r", "z", "n"), "rnn_tanh": 
 """What `return_gates=True` records per mode (LSTM also records the cell state c_t)."""
 
 
-class _Cell(nn.Module):
+class _Cell(nn.Module, abc.ABC):
     """The weights and the single-step interface all three cells share.
 
     `forward(x_t, state)` is one step from the equations. The runner calls `project_input` on the whole
@@ -78,9 +79,9 @@ class _Cell(nn.Module):
             state = self.zero_state(x_t)
         return self.step(self.project_input(x_t), state)
 
+    @abc.abstractmethod
     def step(self, gx_t, state, record=None):
         """The cell's equations, given the input projection gx_t = W_ih x_t + b_ih: each subclass writes its own."""
-        raise NotImplementedError(f"{type(self).__name__} must define step()")
 
     def extra_repr(self) -> str:
         return f"{self.input_size}, {self.hidden_size}, bias={self.bias_ih is not None}"

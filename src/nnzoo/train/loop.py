@@ -7,7 +7,6 @@ and runs the same under torchrun (DDP; only rank 0 writes).
 from __future__ import annotations
 
 import json
-import math
 import random
 import signal
 import sys
@@ -26,7 +25,7 @@ from ..errors import TrainingDiverged, UserError
 from . import checkpoint
 from .config import TrainConfig
 from .device import autocast, pick_device, pick_precision
-from .distributed import Dist, all_mean, setup, teardown
+from .distributed import all_mean, setup, teardown
 from .logging import MetricLogger, progress
 from .optim import make_optimizer, make_schedule
 
