@@ -165,3 +165,20 @@ def test_device_choice():
 def test_train_subset_limits_steps(tmp_path):
     res = fit(tmp_path / "r", *setup("epochs=2", "train_subset=256"))
     assert res.total_steps == 2 * (256 // 64)
+
+
+def test_time_limit_ends_the_run_with_the_lr_annealed(tmp_path):
+    # 1,000 epochs would take minutes; a 1-second budget must end the run, checkpointed and validated
+    res = fit(tmp_path / "r", *setup("epochs=1000", "time_limit=0.0167", "schedule=cosine", "log_every=1"))
+    assert res.finished and 0 < res.step == res.total_steps < 1000
+    assert 0.9 < res.wall < 5.0
+    lrs = [m["value"] for m in metrics(tmp_path / "r") if m["name"] == "lr"]
+    assert lrs[0] > 0.5 * 3e-3 and lrs[-1] < 0.05 * 3e-3  # cosine by the clock: from the peak to ~0
+    assert any(m["split"] == "val" for m in metrics(tmp_path / "r"))
+    assert int(checkpoint.latest(tmp_path / "r").name.split("-")[1]) == res.step
+
+
+def test_time_limit_refuses_onecycle(tmp_path):
+    from nnzoo.errors import UserError
+    with pytest.raises(UserError, match="time_limit"):
+        fit(tmp_path / "r", *setup("epochs=2", "time_limit=1", "schedule=onecycle"))

@@ -45,5 +45,10 @@ class TrainConfig:
     val_size: float = 0.0
     """Training examples held out for validation by a fixed seed: a count, or a fraction if below 1;
     0 takes the data set's default (5,000 for MNIST and Fashion-MNIST, 10 % otherwise)."""
+    time_limit: float = 0.0
+    """Minutes of training after which the run ends as if its epochs were done (validation, checkpoint, test
+    figures follow). The constant / cosine / step schedule then follows whichever is further along, steps or
+    minutes, so the learning rate has annealed when time is up. Results depend on the machine's speed;
+    0: no limit (epochs alone decide)."""
     tensorboard: bool = True
     """Write TensorBoard events to RUN_DIR/tb."""

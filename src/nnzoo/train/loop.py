@@ -170,8 +170,10 @@ def fit(run_dir: Path, recipe, mcfg, tcfg: TrainConfig, resume: bool = False, ve
     bar = progress(total * batch, step * batch, desc=recipe.name, unit=getattr(task, "unit", "example"), enabled=verbose and dist.main)
     parts: dict[str, torch.Tensor] = {}
     count, this_call, last_save = 0, 0, time.time()
+    budget = tcfg.time_limit * 60.0  # seconds; 0: no limit
+    out_of_time = False
     try:
-        while step < total:
+        while step < total and not out_of_time:
             epoch = step // steps_per_epoch
             order = epoch_order(n, tcfg.seed, epoch)
             for i in range(step % steps_per_epoch, steps_per_epoch):
@@ -192,6 +194,11 @@ def fit(run_dir: Path, recipe, mcfg, tcfg: TrainConfig, resume: bool = False, ve
                     nn.utils.clip_grad_norm_(model.parameters(), tcfg.grad_clip)
                 scaler.step(opt)
                 scaler.update()
+                if budget:
+                    # the schedule anneals by the clock; processes share the mean clock so they stop on the same step
+                    used = all_mean(log.elapsed() / budget, dist)
+                    sched.lr_lambdas[0].clock = used
+                    out_of_time = used >= 1.0
                 sched.step()
                 step += 1
                 this_call += 1
@@ -212,13 +219,15 @@ def fit(run_dir: Path, recipe, mcfg, tcfg: TrainConfig, resume: bool = False, ve
                 if (stop.requested or (tcfg.stop_after and this_call >= tcfg.stop_after)) and step < total:
                     save()
                     return FitResult(run_dir, step, total, False, log.elapsed(), val)
+                if out_of_time:
+                    break
             val = {k: all_mean(v, dist) for k, v in task.evaluate(model, data, "val", device, amp_dtype).items()}
             for k, v in val.items():
                 log.log(step, step / steps_per_epoch, "val", k, v)
             bar.set_postfix({f"val_{k}": f"{v:.4f}" for k, v in val.items()}, refresh=False)
             # checkpoint at an epoch's end, but not more than twice a minute: on small data sets writing
             # every epoch would cost more than the epoch itself
-            if step == total or time.time() - last_save >= CKPT_SECONDS:
+            if step == total or out_of_time or time.time() - last_save >= CKPT_SECONDS:
                 save()
                 last_save = time.time()
     finally:
@@ -226,4 +235,4 @@ def fit(run_dir: Path, recipe, mcfg, tcfg: TrainConfig, resume: bool = False, ve
         bar.close()
         log.close()
         teardown(dist)
-    return FitResult(run_dir, step, total, True, log.elapsed(), val)
+    return FitResult(run_dir, step, step if out_of_time else total, True, log.elapsed(), val)

@@ -26,15 +26,21 @@ def make_optimizer(params, cfg: TrainConfig) -> torch.optim.Optimizer:
 
 
 class Multiplier:
-    """lr(step) = peak * f(step); a callable object (not a lambda) so the schedule's state pickles plainly."""
+    """lr(step) = peak * f(progress); a callable object (not a lambda) so the schedule's state pickles plainly.
+
+    progress = max(step / total, clock): `clock` is the share of a time budget used (set by the training
+    loop when `time_limit` is on, else 0), so a time-limited run anneals by the clock."""
 
     def __init__(self, kind: str, total: int, warmup: float):
-        self.kind, self.total, self.warm = kind, max(1, total), int(warmup * total)
+        self.kind, self.total, self.warmup = kind, max(1, total), warmup
+        self.clock = 0.0
 
     def __call__(self, step: int) -> float:
-        if self.warm and step < self.warm:
-            return (step + 1) / self.warm
-        t = (step - self.warm) / max(1, self.total - self.warm)
+        done = max(step / self.total, self.clock)
+        if done < self.warmup:
+            # linear warm-up from lr / (warmup steps) to lr
+            return min(1.0, (done + 1 / self.total) / self.warmup)
+        t = (done - self.warmup) / max(1e-12, 1.0 - self.warmup)
         if self.kind == "cosine":
             # lr_t = lr * (1 + cos(pi t)) / 2
             return 0.5 * (1.0 + math.cos(math.pi * min(1.0, t)))
@@ -50,6 +56,8 @@ def make_schedule(opt: torch.optim.Optimizer, cfg: TrainConfig, total_steps: int
     if cfg.schedule not in SCHEDULES:
         raise UserError(f"unknown schedule {cfg.schedule!r}; choose one of {', '.join(SCHEDULES)}")
     if cfg.schedule == "onecycle":
+        if cfg.time_limit:
+            raise UserError("time_limit= works with schedule=constant, cosine or step, not onecycle")
         # warm up over the first 25 % then anneal to ~0: fast convergence at a high peak lr (Smith 2018)
         return torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=cfg.lr, total_steps=max(1, total_steps),
                                                    pct_start=0.25, cycle_momentum=False)
