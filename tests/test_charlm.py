@@ -54,3 +54,43 @@ def test_empty_and_non_utf8_corpus(nnzoo_cli, tmp_path):
     for i in range(3):
         (bad / f"{i}.txt").write_bytes(b"caf\xe9")
     one_error_line(*nnzoo_cli("train", "shakespeare-lstm", f"data={bad}"), "not UTF-8")
+
+
+def test_first_function_and_parse():
+    from nnzoo.tasks.charlm import first_function, parses
+    s = "def f(x):\n    return x + 1\n\nclass A:\n    pass\n"
+    assert first_function(s) == "def f(x):\n    return x + 1\n\n"
+    assert parses(first_function(s))
+    # a sample that stops mid-line keeps its complete lines: cut between statements, it still parses
+    cut = "def g(a, b):\n    c = a * b\n    return c +"
+    assert first_function(cut) == "def g(a, b):\n    c = a * b\n"
+    assert parses(first_function(cut))
+    assert not parses("def h(:\n    pass\n")
+    assert not parses("def h():\n    return (1,\n")
+    assert not parses("def h():\n    x = '\x00'\n")
+
+
+def test_samples_side_by_side_are_seeded(lm_run):
+    from nnzoo import runs
+    from nnzoo.tasks.charlm import samples
+    _, _, _, model = runs.load_run(lm_run)
+    vocab = runs.read_config(lm_run)["vocab"]
+    a = samples(model, vocab, "to", 40, 0.8, seed=1, n=5)
+    assert len(a) == 5 and all(t.startswith("to") and len(t) == 42 for t in a)
+    assert len(set(a)) > 1  # each row draws its own characters
+    assert samples(model, vocab, "to", 40, 0.8, seed=1, n=5) == a
+
+
+def test_python_corpus_reports_the_share_of_sampled_functions_that_parse(nnzoo_cli, tmp_path):
+    corpus = tmp_path / "code"
+    corpus.mkdir()
+    for i in range(10):
+        (corpus / f"m{i}.py").write_text("def add(a, b):\n    return a + b\n\n\n" * (30 + i))
+    out = tmp_path / "run"
+    assert nnzoo_cli("train", "pycode-lstm", f"data={corpus}", "--out", out, "--quiet", *TINY, "epochs=4")[0] == 0
+    code, text, _ = nnzoo_cli("eval", out, "--json")
+    f = json.loads(text)
+    assert code == 0 and f["sampled_functions"] == 500 and f["sampled_function_length_chars"] == 500
+    # one function repeated: a model that learnt it writes functions Python parses
+    assert f["sampled_functions_ast_parse_percent"] > 50
+    assert f["sample_function_that_parses"].startswith("def ")

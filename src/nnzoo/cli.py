@@ -50,7 +50,8 @@ def cmd_list(args) -> int:
             print(f"  {name}={json.dumps(value)}\n" + "\n".join("      " + l for l in textwrap.wrap(doc, 90)))
         return 0
     recorded = benchmark_values()
-    rows = [(r.name, r.data, r.metric, "" if r.target is None else f">= {r.target}", recorded.get(r.name, "-"))
+    rows = [(r.name, r.data, r.metric,
+             "" if r.target is None else f"{'<=' if r.lower_is_better else '>='} {r.target}", recorded.get(r.name, "-"))
             for r in registry.RECIPES.values()]
     if args.json:
         print(json.dumps([dict(zip(["recipe", "data", "metric", "target", "recorded"], row)) for row in rows]))
@@ -162,7 +163,13 @@ def cmd_experiment(args) -> int:
     from . import registry, runs
     mod = registry.get_experiment(args.name)
     out = Path(args.out) if args.out else runs.new_run_dir(f"experiment-{args.name}")
-    res = mod.run(out, quick=args.quick, seed=args.seed, progress=not args.quiet)
+    extra = {}
+    if args.run:
+        import inspect
+        if "run_dir" not in inspect.signature(mod.run).parameters:
+            raise UserError(f"experiment {args.name} does not read a trained run; drop --run")
+        extra["run_dir"] = args.run
+    res = mod.run(out, quick=args.quick, seed=args.seed, progress=not args.quiet, **extra)
     (out / "figures.json").write_text(json.dumps(res, indent=2) + "\n")
     if args.json:
         print(json.dumps({"experiment": args.name, "out": str(out), **res["figures"]}))
@@ -252,6 +259,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     s.add_argument("--json", action="store_true", help="print the figures as one JSON object")
     s.add_argument("--quiet", action="store_true", help="no progress bar")
+    s.add_argument("--run", metavar="RUN_DIR", help="a trained run to look inside, for experiments that read one "
+                   "(lstm-gates: a pycode-lstm run; without it the experiment trains its own)")
     s.set_defaults(func=cmd_experiment)
 
     s = sub.add_parser("tour", help="train the quick version of every recipe and experiment; write an HTML report")

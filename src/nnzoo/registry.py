@@ -30,6 +30,7 @@ TASKS = {
 EXPERIMENTS = {
     "xor": "nnzoo.experiments.xor",
     "vanishing-gradients": "nnzoo.experiments.vanishing_gradients",
+    "lstm-gates": "nnzoo.experiments.lstm_gates",
 }
 
 
@@ -55,6 +56,10 @@ class Recipe:
 
 
 _R = Recipe
+# character models: epochs is a ceiling, time_limit (minutes) ends the run
+_LM_TRAIN = dict(epochs=20, time_limit=30, batch_size=64, lr=4e-3, schedule="cosine", warmup=0.02, grad_clip=1.0,
+                 log_every=20)
+_LM_QUICK = dict(epochs=1, time_limit=0, train_subset=6000, hidden=128, layers=1)
 RECIPES = {r.name: r for r in [
     _R("digits-cnn", "classify", "cnn", "digits", "small CNN on scikit-learn's 8x8 digits (the fastest check)",
        model_config=dict(channels=[32, 64], kernel=3, padding=1, hidden=[128], dropout=0.25),
@@ -79,14 +84,25 @@ RECIPES = {r.name: r for r in [
        model_config=dict(arch="resnet", channels=[16, 32, 64], hidden=[], dropout=0.0),
        train=dict(epochs=5, lr=3e-3, schedule="onecycle", augment=2),
        quick=dict(epochs=1, train_subset=10000), reference="no published figure for this size"),
-    # character language models: work in progress (recurrent-networks issue); settings not yet tuned to the
-    # issue's 1.50 nats/char in 30 minutes, and no BENCHMARKS.md figure yet
-    _R("shakespeare-lstm", "charlm", "char-lm", "shakespeare", "2-layer LSTM character model of 38 plays",
-       model_config=dict(cell="lstm", hidden=512, layers=2, seq_len=128),
-       train=dict(epochs=1, batch_size=64, lr=2e-3, schedule="cosine", warmup=0.02, grad_clip=1.0, log_every=20),
-       quick=dict(epochs=1, train_subset=6000, hidden=128, layers=1), metric="test_loss_nats_per_char",
-       target=1.50, lower_is_better=True,
+    # character language models: 30 minutes of training each (time_limit; the cosine schedule follows the
+    # clock). The three Shakespeare cells have equal parameter counts (~0.88 M: LSTM 256, GRU 296, RNN 516
+    # units in 2 layers), so their losses compare the cells, not their sizes.
+    _R("shakespeare-lstm", "charlm", "char-lm", "shakespeare", "2-layer LSTM character model of 38 plays, 30 min",
+       model_config=dict(cell="lstm", hidden=256, layers=2, seq_len=128, dropout=0.0),
+       train=_LM_TRAIN, quick=_LM_QUICK, metric="test_loss_nats_per_char", target=1.50, lower_is_better=True,
        reference="1.88 nats/char (nanoGPT's small CPU transformer, tiny-Shakespeare)"),
+    _R("shakespeare-gru", "charlm", "char-lm", "shakespeare", "2-layer GRU, same parameter count and time",
+       model_config=dict(cell="gru", hidden=296, layers=2, seq_len=128, dropout=0.0),
+       train=_LM_TRAIN, quick=_LM_QUICK, metric="test_loss_nats_per_char", lower_is_better=True,
+       reference="compare with shakespeare-lstm and shakespeare-rnn (equal parameters and wall time)"),
+    _R("shakespeare-rnn", "charlm", "char-lm", "shakespeare", "2-layer vanilla tanh RNN, same parameters and time",
+       model_config=dict(cell="rnn", hidden=516, layers=2, seq_len=128, dropout=0.0),
+       train=_LM_TRAIN, quick=_LM_QUICK, metric="test_loss_nats_per_char", lower_is_better=True,
+       reference="compare with shakespeare-lstm and shakespeare-gru (equal parameters and wall time)"),
+    _R("pycode-lstm", "charlm", "char-lm", "pycode", "2-layer LSTM on CPython's standard library, 30 min",
+       model_config=dict(cell="lstm", hidden=256, layers=2, seq_len=128, dropout=0.0),
+       train=_LM_TRAIN, quick=_LM_QUICK, metric="test_loss_nats_per_char", lower_is_better=True,
+       reference="no published figure; also reports the share of 500 sampled functions Python's ast parses"),
 ]}
 
 

@@ -30,6 +30,8 @@ class CharCorpus:
     test: torch.Tensor
     files: dict[str, list[str]] = field(default_factory=dict)
     """split -> the file names it was built from."""
+    language: str = ""
+    """"python" when the text is Python source (then samples are also checked by Python's parser)."""
 
     @property
     def stoi(self) -> dict[str, int]:
@@ -119,7 +121,9 @@ def load_pycode(seed: int = 0, root: str | Path | None = None) -> CharCorpus:
             docs[str(f.relative_to(root))] = f.read_text(encoding="utf-8")
         except (UnicodeDecodeError, OSError):
             continue  # a handful of stdlib files are deliberately not UTF-8 (encoding tests)
-    return build("pycode", docs, val_frac=0.05, test_frac=0.05, seed=seed)
+    corpus = build("pycode", docs, val_frac=0.05, test_frac=0.05, seed=seed)
+    corpus.language = "python"
+    return corpus
 
 
 def load_text_folder(path: str | Path, seed: int = 0) -> CharCorpus:
@@ -131,7 +135,9 @@ def load_text_folder(path: str | Path, seed: int = 0) -> CharCorpus:
     docs = {str(f.relative_to(root)): read_text(f) for f in files}
     if not any(docs.values()):
         raise DataError(f"text corpus {root} is empty; put UTF-8 text files in it")
-    return build(root.name, docs, val_frac=0.1, test_frac=0.1, seed=seed)
+    corpus = build(root.name, docs, val_frac=0.1, test_frac=0.1, seed=seed)
+    corpus.language = "python" if all(f.suffix == ".py" for f in files) else ""
+    return corpus
 
 
 TEXT_DATASETS = {"shakespeare": load_shakespeare, "pycode": load_pycode}
