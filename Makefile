@@ -25,7 +25,7 @@ demo: data
 test: data
 	$(BIN)/python -m pytest
 
-# The long runs behind BENCHMARKS.md (about 35 minutes on 2 cores).
+# The long runs behind BENCHMARKS.md (about 50 minutes on 2 cores).
 bench: data
 	$(BIN)/python benchmarks/run_all.py
 

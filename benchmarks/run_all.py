@@ -15,7 +15,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 RECIPES = ["digits-cnn", "mnist-cnn", "mnist-mlp"]
-EXPERIMENTS = ["xor", "vanishing-gradients"]
+EXPERIMENTS = ["xor", "vanishing-gradients", "rnn-gradients", "long-memory"]
 
 
 def run(cmd: list[str]) -> tuple[float, str]:

@@ -31,6 +31,8 @@ EXPERIMENTS = {
     "xor": "nnzoo.experiments.xor",
     "vanishing-gradients": "nnzoo.experiments.vanishing_gradients",
     "lstm-gates": "nnzoo.experiments.lstm_gates",
+    "rnn-gradients": "nnzoo.experiments.rnn_gradients",
+    "long-memory": "nnzoo.experiments.long_memory",
 }
 
 

@@ -20,7 +20,6 @@ low), the gates and cells of a few units over the snippet, and the gates' satura
 """
 from __future__ import annotations
 
-import contextlib
 import io
 import pathlib
 import sysconfig
@@ -29,6 +28,7 @@ import tokenize
 import numpy as np
 import torch
 
+from . import torch_threads
 from ..errors import UserError
 
 FEATURES = ("in_string", "bracket_depth", "in_comment", "line_position", "indentation")
@@ -235,19 +235,9 @@ def _plot_saturation(path, acts: dict[str, np.ndarray]):
 
 # ---- the experiment ----
 
-@contextlib.contextmanager
-def _threads(n: int):
-    old = torch.get_num_threads()
-    torch.set_num_threads(n)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(old)
-
-
 def run(out: pathlib.Path, quick: bool = False, seed: int = 0, progress: bool = True,
         run_dir: str | None = None) -> dict:
-    with _threads(1):
+    with torch_threads(1):
         return _run(pathlib.Path(out), quick, seed, progress, run_dir)
 
 

@@ -18,7 +18,6 @@ depth and activation, under two initialisations of the same nets:
 """
 from __future__ import annotations
 
-import contextlib
 import pathlib
 
 import torch
@@ -26,6 +25,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 from tqdm.auto import tqdm
 
+from . import torch_threads
 from ..models.mlp import MLP, MLPConfig
 
 WIDTH = 128
@@ -162,20 +162,10 @@ def _plot(path: pathlib.Path, depths: list[int], norms: dict, ratios: dict, accs
     plt.close(fig)
 
 
-@contextlib.contextmanager
-def _threads(n: int):
-    old = torch.get_num_threads()
-    torch.set_num_threads(n)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(old)
-
-
 def run(out: pathlib.Path, quick: bool = False, seed: int = 0, progress: bool = True) -> dict:
     # One thread: these matmuls are small, and on a 2-core machine with anything else running, two spin-waiting
     # threads made a training step ~20x slower than one thread did. The caller's setting comes back after.
-    with _threads(1):
+    with torch_threads(1):
         return _run(pathlib.Path(out), quick, seed, progress)
 
 

@@ -13,6 +13,7 @@ import torch
 import torch.nn.functional as F
 from tqdm.auto import tqdm
 
+from . import torch_threads
 from ..models.mlp import MLP, MLPConfig
 
 # 4, 2 inputs and their XOR labels
@@ -179,12 +180,8 @@ def run(out: pathlib.Path, quick: bool = False, seed: int = 0, progress: bool = 
     # quick changes nothing: the whole experiment takes a few seconds.
     # Ops on 4 points are far too small to split across threads, and when the cores are busy the threads'
     # spin-waiting made each step ~8x slower; one thread is fast and steady. The caller's setting comes back after.
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
+    with torch_threads(1):
         return _run(pathlib.Path(out), seed, progress)
-    finally:
-        torch.set_num_threads(threads)
 
 
 def _run(out: pathlib.Path, seed: int, progress: bool) -> dict:
