@@ -1,0 +1,70 @@
+"""LSTM vs GRU vs vanilla RNN character models at equal parameter count and equal wall time.
+
+The recipes shakespeare-lstm / -gru / -rnn have ~0.88 M parameters each. This script trains the three at the
+same time, one process and one thread each, with the same `time_limit`, so every cell gets the same wall
+time and the same share of the machine whatever else it is doing; then it prints one JSON line per cell and
+a table. On a 2-core machine each process gets about 2/3 of a core, so the losses are higher than those of a
+recipe trained alone for the same minutes; the comparison between cells is what this measures.
+
+    python benchmarks/cell_comparison.py [--minutes 30] [--out runs/bench/cells]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+CELLS = ("lstm", "gru", "rnn")
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--minutes", type=float, default=30.0, help="training time of each cell (default 30)")
+    p.add_argument("--out", default="runs/bench/cells", help="folder for the three runs")
+    p.add_argument("--reuse", action="store_true", help="only evaluate runs already in --out")
+    args = p.parse_args()
+    out = ROOT / args.out
+    nnzoo = [sys.executable, "-m", "nnzoo"]
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    t0 = time.time()
+    if not args.reuse:
+        procs = []
+        for cell in CELLS:
+            run_dir = out / f"shakespeare-{cell}"
+            if run_dir.exists():
+                sys.exit(f"{run_dir} exists; remove it or pass --reuse")
+            cmd = nnzoo + ["train", f"shakespeare-{cell}", "--out", str(run_dir), "--quiet",
+                           f"time_limit={args.minutes}", "tensorboard=false"]
+            procs.append(subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL))
+        if any(pr.wait() for pr in procs):
+            sys.exit("a training run failed; see the messages above")
+    rows = []
+    for cell in CELLS:
+        run_dir = out / f"shakespeare-{cell}"
+        js = subprocess.run(nnzoo + ["eval", str(run_dir), "--json", "--no-write"], cwd=ROOT, env=env,
+                            capture_output=True, text=True, check=True).stdout
+        f = json.loads(js)
+        row = {"cell": cell, "recipe": f"shakespeare-{cell}", "steps": f["step"],
+               "train_wall_seconds": f["train_wall_seconds"], "test_loss_nats_per_char": f["test_loss_nats_per_char"],
+               "test_bits_per_char": f["test_bits_per_char"], "parameters": _params(run_dir)}
+        rows.append(row)
+        print(json.dumps(row), flush=True)
+    print(f"\n{'cell':6s} {'params':>9s} {'steps':>6s} {'minutes':>8s} {'test nats/char':>15s}")
+    for r in rows:
+        print(f"{r['cell']:6s} {r['parameters']:9,d} {r['steps']:6d} {r['train_wall_seconds'] / 60:8.1f} "
+              f"{r['test_loss_nats_per_char']:15.3f}")
+    print(f"\nwall time of the whole comparison: {time.time() - t0:.0f} s")
+
+
+def _params(run_dir: Path) -> int:
+    from nnzoo import runs
+    return sum(p.numel() for p in runs.load_run(run_dir)[3].parameters())
+
+
+if __name__ == "__main__":
+    main()
