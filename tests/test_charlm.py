@@ -65,6 +65,10 @@ def test_first_function_and_parse():
     cut = "def g(a, b):\n    c = a * b\n    return c +"
     assert first_function(cut) == "def g(a, b):\n    c = a * b\n"
     assert parses(first_function(cut))
+    # a method (body at 8 spaces) ends where the next method of its class starts (4 spaces)
+    method = "def m(self):\n        x = 1\n\n        return x\n    def n(self):\n        pass\n"
+    assert first_function(method) == "def m(self):\n        x = 1\n\n        return x\n"
+    assert parses(first_function(method))
     assert not parses("def h(:\n    pass\n")
     assert not parses("def h():\n    return (1,\n")
     assert not parses("def h():\n    x = '\x00'\n")
@@ -94,3 +98,23 @@ def test_python_corpus_reports_the_share_of_sampled_functions_that_parse(nnzoo_c
     # one function repeated: a model that learnt it writes functions Python parses
     assert f["sampled_functions_ast_parse_percent"] > 50
     assert f["sample_function_that_parses"].startswith("def ")
+
+
+@pytest.mark.parametrize("streams", [1, 3])
+def test_stream_loss_carries_the_state_across_windows(streams):
+    """Reading a held-out stream window by window with the state carried is the same as reading each piece in
+    one pass: the windows' cuts cost nothing (and the per-window zero-state reading is worse)."""
+    import torch
+    import torch.nn.functional as F
+
+    from nnzoo.models.rnn_lm import CharLM, tiny
+    from nnzoo.tasks.charlm import Task
+    torch.manual_seed(0)
+    model = CharLM(tiny()).eval()  # seq_len 16
+    ids = torch.randint(1, 12, (3 * 16 * 5 + 1 + 7,))
+    got = Task().stream_loss(model, ids, torch.device("cpu"), streams=streams)
+    L = (len(ids) - 1) // streams
+    with torch.no_grad():
+        logits, _ = model(ids[:streams * L].view(streams, L))  # one pass per piece, no cuts
+    want = F.cross_entropy(logits.reshape(-1, 12), ids[1:streams * L + 1].view(streams, L).reshape(-1))
+    assert got == pytest.approx(float(want), rel=1e-5)
