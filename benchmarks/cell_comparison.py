@@ -24,7 +24,7 @@ CELLS = ("lstm", "gru", "rnn")
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--minutes", type=float, default=30.0, help="training time of each cell (default 30)")
+    p.add_argument("--minutes", type=int, default=30, help="training time of each cell in whole minutes (default 30)")
     p.add_argument("--out", default="runs/bench/cells", help="folder for the three runs")
     p.add_argument("--reuse", action="store_true", help="only evaluate runs already in --out")
     args = p.parse_args()

@@ -1,7 +1,10 @@
 """The long runs behind BENCHMARKS.md: every recipe at its full setting, the experiments at full size, and
 the engine-overhead comparison. Prints one JSON line per result and writes runs/bench/results.json.
 
-    python benchmarks/run_all.py [--only mnist-cnn digits-cnn ...]
+    python benchmarks/run_all.py [--only mnist-cnn digits-cnn cells overhead ...]
+
+About 4 hours on 2 CPU cores: the three 30-minute character models (pycode-lstm alone, and the LSTM / GRU /
+RNN comparison `cells`) and the translation and sentiment runs are most of it.
 """
 from __future__ import annotations
 
@@ -14,8 +17,11 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-RECIPES = ["digits-cnn", "mnist-cnn", "mnist-mlp"]
-EXPERIMENTS = ["xor", "vanishing-gradients", "rnn-gradients", "long-memory"]
+RECIPES = ["digits-cnn", "mnist-cnn", "mnist-mlp", "shakespeare-lstm", "pycode-lstm", "sentiment-bilstm",
+           "translate-en-es", "translate-en-es-attention"]
+EXPERIMENTS = ["xor", "vanishing-gradients", "rnn-gradients", "long-memory", "lstm-gates"]
+# lstm-gates reads the pycode-lstm run trained above when there is one (else it trains its own for 10 minutes)
+EXPERIMENT_ARGS = {"lstm-gates": lambda out: ["--run", str(out / "pycode-lstm")] if (out / "pycode-lstm").exists() else []}
 
 
 def run(cmd: list[str]) -> tuple[float, str]:
@@ -50,10 +56,20 @@ def main() -> None:
     for e in EXPERIMENTS:
         if not want(e):
             continue
-        wall, js = run(nnzoo + ["experiment", e, "--out", str(out / f"experiment-{e}"), "--json", "--quiet"])
+        extra = EXPERIMENT_ARGS.get(e, lambda _: [])(out)
+        wall, js = run(nnzoo + ["experiment", e, "--out", str(out / f"experiment-{e}"), "--json", "--quiet"] + extra)
         res = {"name": e, "command": f"nnzoo experiment {e}", "wall_seconds": round(wall, 1), **json.loads(js)}
         results.append(res)
         print(json.dumps(res), flush=True)
+    if want("cells"):  # LSTM vs GRU vs RNN at equal parameters and wall time (30 minutes, the three at once)
+        import shutil
+        shutil.rmtree(out / "cells", ignore_errors=True)
+        wall, text = run([sys.executable, "benchmarks/cell_comparison.py", "--out", "runs/bench/cells"])
+        for line in text.splitlines():
+            if line.startswith("{"):
+                res = {"name": "cells", "command": "python benchmarks/cell_comparison.py", **json.loads(line)}
+                results.append(res)
+                print(json.dumps(res), flush=True)
     if want("overhead"):
         wall, js = run([sys.executable, "benchmarks/overhead.py"])
         res = {"name": "overhead", "command": "python benchmarks/overhead.py", "wall_seconds": round(wall, 1),

@@ -44,7 +44,14 @@ def write_run(run, artifacts=True, metrics=True, k=10, rng=None):
                  mis_pred=rng.integers(0, k, 5), mis_prob=rng.random(5),
                  filters=rng.normal(size=(6, 1, 5, 5)).astype(np.float32),
                  fmap_input=rng.random((1, 28, 28), dtype=np.float32), fmap_names=np.array(["block1", "block2"]),
-                 fmap_0=rng.random((4, 14, 14), dtype=np.float32), fmap_1=rng.random((20, 7, 7), dtype=np.float32))
+                 fmap_0=rng.random((4, 14, 14), dtype=np.float32), fmap_1=rng.random((20, 7, 7), dtype=np.float32),
+                 # a sentence classifier's shown test sentences (sentences.png)
+                 shown_group=np.array(["most confident: c0", "most confident: c0", "most confident mistakes"]),
+                 shown_text=np.array(["a gripping, funny film", "warm " * 40, "dull and ''witty''"]),
+                 shown_true=np.array([0, 0, 1]), shown_pred=np.array([0, 0, 0]), shown_prob=np.array([0.99, 0.9, 0.8]),
+                 # a translation's attention over one sentence (attention.png): 3 target x 4 source words
+                 attn_0=rng.dirichlet(np.ones(4), size=3), attn_src_0=np.array(["god", "saw", "light", "<eos>"]),
+                 attn_out_0=np.array(["dios", "vio", "luz"]))
     return run
 
 
@@ -88,7 +95,7 @@ def test_empty_run_folder_draws_nothing(tmp_path):
 def test_missing_keys_skip_their_figures_only(tmp_path):
     run = write_run(tmp_path / "run")
     art = dict(np.load(run / "artifacts.npz"))
-    for key in ["filters", "mis_images", "fmap_0", "fmap_1", "classes", "mis_prob"]:
+    for key in ["filters", "mis_images", "fmap_0", "fmap_1", "classes", "mis_prob", "shown_text", "attn_0"]:
         art.pop(key)
     np.savez(run / "artifacts.npz", **art)
     (run / "metrics.jsonl").unlink()
@@ -207,9 +214,12 @@ def test_figures_are_not_kept_alive(tmp_path):
 
     from matplotlib.figure import Figure
 
+    def alive():
+        gc.collect()
+        return {id(o) for o in gc.get_objects() if isinstance(o, Figure)}
+    before = alive()  # figures other tests of this session may still hold are not this test's business
     run = write_run(tmp_path / "run", metrics=False)
     for _ in range(3):
-        plots.misclassified(run, run / "m.png")
-        plots.confusion_matrix(run, run / "c.png")
-    gc.collect()
-    assert not [o for o in gc.get_objects() if isinstance(o, Figure)]
+        for name, fn in plots.PLOT_FILES.items():
+            fn(run, run / name)
+    assert not alive() - before

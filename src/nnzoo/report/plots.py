@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import math
+import textwrap
 import warnings
 import zipfile
 from collections import defaultdict
@@ -19,8 +20,8 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 from matplotlib.ticker import MaxNLocator, PercentFormatter
 
-__all__ = ["learning_curves", "confusion_matrix", "misclassified", "filters", "feature_maps", "plot_run",
-           "PLOT_FILES"]
+__all__ = ["learning_curves", "confusion_matrix", "misclassified", "sentences", "filters", "feature_maps",
+           "attention_maps", "plot_run", "PLOT_FILES"]
 
 WIDTH_IN = 9.0  # at DPI 100: 900 px wide
 DPI = 100
@@ -290,7 +291,7 @@ def confusion_matrix(run_dir, out_png=None) -> Path | None:
     ax.tick_params(length=0)
     for spine in ax.spines.values():
         spine.set_visible(False)
-    fig.suptitle(f"Confusion matrix (test set): {n:,} images, accuracy {acc:.2%}, {n - int(np.trace(cm)):,} errors",
+    fig.suptitle(f"Confusion matrix (test set): {n:,} examples, accuracy {acc:.2%}, {n - int(np.trace(cm)):,} errors",
                  fontsize=13)
     ax.set_title("blue: correct, shade = share of the true class · red: errors, darker = more",
                  fontsize=9, color="0.35")
@@ -399,6 +400,42 @@ def misclassified(run_dir, out_png=None) -> Path | None:
     return cv.save(_out(run_dir, out_png, "misclassified.png"))
 
 
+# -------------------------------------------------------------------------------------------- sentences
+def sentences(run_dir, out_png=None) -> Path | None:
+    """A sentence classifier's test sentences in groups (the most confident of each class, the most confident
+    mistakes), each with its predicted class and probability; green when right, red when wrong."""
+    run_dir = Path(run_dir)
+    art = _load_artifacts(run_dir)
+    keys = ("shown_group", "shown_text", "shown_true", "shown_pred", "shown_prob")
+    if any(art.get(k) is None or np.ndim(art[k]) != 1 for k in keys):
+        return None
+    group, text, true, pred, prob = (art[k] for k in keys)
+    n = min(len(a) for a in (group, text, true, pred, prob))
+    if n == 0:
+        return None
+    names = _classes(art, int(max(true[:n].max(), pred[:n].max())) + 1)
+    rows = []  # (kind, text): a group's header, or one wrapped sentence
+    for i in range(n):
+        if i == 0 or group[i] != group[i - 1]:
+            rows.append(("head", str(group[i])))
+        lines = textwrap.wrap(" ".join(str(text[i]).split()), 105, max_lines=2, placeholder=" ...") or [""]
+        ok = int(true[i]) == int(pred[i])
+        rows.append(("ok" if ok else "bad", f"{names[int(pred[i])]} {float(prob[i]):.2f}  ·  " + lines[0]))
+        rows += [("ok" if ok else "bad", "      " + line) for line in lines[1:]]
+    line_h = 0.2
+    cv = _Canvas(0.6 + line_h * (len(rows) + 1))
+    y = 0.65
+    for kind, s in rows:
+        if kind == "head":
+            y += 0.08
+            cv.text(0.2, y, s, fontsize=10, fontweight="bold", va="top")
+        else:
+            cv.text(0.35, y, s, fontsize=8, va="top", color="#1a7f37" if kind == "ok" else "#b22222")
+        y += line_h
+    cv.title("Test sentences: predicted class and its probability (green: right, red: wrong)")
+    return cv.save(_out(run_dir, out_png, "sentences.png"))
+
+
 # ---------------------------------------------------------------------------------------------- filters
 def filters(run_dir, out_png=None) -> Path | None:
     """The first layer's kernels (or an MLP's first weight rows as images), red > 0 > blue."""
@@ -499,13 +536,59 @@ def feature_maps(run_dir, out_png=None) -> Path | None:
     return cv.save(_out(run_dir, out_png, "feature_maps.png"))
 
 
+# ------------------------------------------------------------------------------------------- attention
+MAX_ATTENTION_MAPS = 4
+
+
+def attention_maps(run_dir, out_png=None) -> Path | None:
+    """Heat maps of a translation's attention weights alpha_tj: one panel per test sentence, target words down
+    the side, source words along the top; row t holds where the decoder looked while writing word t."""
+    run_dir = Path(run_dir)
+    art = _load_artifacts(run_dir)
+    maps = []
+    for k in range(MAX_ATTENTION_MAPS):
+        a, src, out = art.get(f"attn_{k}"), art.get(f"attn_src_{k}"), art.get(f"attn_out_{k}")
+        if a is None or src is None or out is None:
+            break
+        a = np.asarray(a, dtype=float)
+        if a.ndim != 2 or a.shape != (len(out), len(src)) or a.size == 0:
+            raise ValueError(f"attn_{k} is {a.shape}, not {len(out)} target x {len(src)} source words")
+        maps.append((np.nan_to_num(a), [str(s) for s in src.tolist()], [str(s) for s in out.tolist()]))
+    if not maps:
+        return None
+    ncols = 1 if len(maps) == 1 else 2
+    nrows = math.ceil(len(maps) / ncols)
+    # every panel as tall as the longest translation, so the cells are squares of one size across panels
+    rows_max = max(a.shape[0] for a, _, _ in maps)
+    cols_max = max(a.shape[1] for a, _, _ in maps)
+    cell = min(0.22, (WIDTH_IN / ncols - 1.4) / cols_max)
+    panel_h = rows_max * cell + 1.3
+    fig = Figure(figsize=(WIDTH_IN, nrows * panel_h + 0.6))
+    for i, (a, src, out) in enumerate(maps):
+        ax = fig.add_subplot(nrows, ncols, i + 1)
+        ax.imshow(a, cmap="Greys", vmin=0.0, vmax=1.0, interpolation="nearest", aspect="equal")
+        ax.set_xticks(np.arange(len(src)))
+        ax.set_xticklabels(src, rotation=90, fontsize=7)
+        ax.xaxis.tick_top()
+        ax.set_yticks(np.arange(len(out)))
+        ax.set_yticklabels(out, fontsize=7)
+        ax.tick_params(length=0)
+    fig.subplots_adjust(left=0.1, right=0.98, top=1 - 1.2 / (nrows * panel_h + 0.6), bottom=0.02, wspace=0.35,
+                        hspace=0.5)
+    fig.suptitle("Attention weights alpha_tj (black = 1): Spanish word written (rows) vs English word read "
+                 "(columns)", fontsize=11)
+    return _save(fig, _out(run_dir, out_png, "attention.png"))
+
+
 # ------------------------------------------------------------------------------------------------ a run
 PLOT_FILES = {
     "learning_curves.png": learning_curves,
     "confusion.png": confusion_matrix,
     "misclassified.png": misclassified,
+    "sentences.png": sentences,
     "filters.png": filters,
     "feature_maps.png": feature_maps,
+    "attention.png": attention_maps,
 }
 
 

@@ -176,6 +176,8 @@ def fit(run_dir: Path, recipe, mcfg, tcfg: TrainConfig, resume: bool = False, ve
         while step < total and not out_of_time:
             epoch = step // steps_per_epoch
             order = epoch_order(n, tcfg.seed, epoch)
+            if hasattr(task, "bucket"):  # a task may regroup the shuffle into batches of similar length
+                order = task.bucket(data, order, batch, seed=tcfg.seed * 100_003 + epoch)
             for i in range(step % steps_per_epoch, steps_per_epoch):
                 idx = order[i * batch:(i + 1) * batch][dist.rank::dist.world]
                 model.train()

@@ -1,0 +1,211 @@
+"""Sentence polarity end to end on a small generated copy of the real data's archive (the real set is
+vaderSentiment's Rotten Tomatoes sentences; tests never need it installed)."""
+import io
+import json
+import random
+import tarfile
+
+import pytest
+import torch
+
+from nnzoo.data import DataError, load_sentences
+from nnzoo.data.sentiment import EXTRA_MIN_RATING, MIN_COUNT, PAD, UNK, tokenize
+from nnzoo.data.store import vader_sdist
+from nnzoo.models.bilstm_classifier import BiLSTMClassifier, BiLSTMClassifierConfig
+
+from test_cli import one_error_line
+
+GOOD = ["gripping", "funny", "moving", "wonderful", "witty", "charming", "brilliant", "warm"]
+BAD = ["dull", "boring", "tedious", "clumsy", "awful", "lifeless", "stale", "flat"]
+NOUNS = ["film", "movie", "story", "comedy", "drama", "script", "cast", "thriller"]
+N_RATED = 400
+EXTRA_WORD = "zyzzyva"
+
+
+def sentences(rng: random.Random):
+    """(rating, sentence): a sentiment word among neutral ones decides the sign; a few are rated 0."""
+    out = []
+    for i in range(N_RATED):
+        pos = i % 2 == 0
+        adj = rng.choice(GOOD if pos else BAD)
+        words = [rng.choice(["a", "the", "this"]), adj, rng.choice(NOUNS)]
+        words += ["about", "a", rng.choice(NOUNS)] * rng.randint(0, 3)
+        rating = (1 if pos else -1) * rng.choice([0.4, 1.2, 2.5])
+        out.append((rating, " ".join(words).capitalize() + rng.choice([".", "!", " ''indeed''."])))
+    out += [(0.0, "A film."), (0.0, "The movie.")]
+    return out
+
+
+def write_sdist(root, lines: list[str], others: list[str] = ()):
+    """vaderSentiment-3.3.2.tar.gz with the real layout: an inner tarball in additional_resources holding
+    the movie sentences and (when given) the same `others` lines as each of VADER's other three sets."""
+    files = {"movieReviewSnippets": lines}
+    if others:
+        files.update({n: others for n in ("amazonReviewSnippets", "nytEditorialSnippets", "tweets")})
+    inner = io.BytesIO()
+    with tarfile.open(fileobj=inner, mode="w:gz") as t:
+        for name, rows in files.items():
+            body = "\r\n".join(rows).encode("utf-8")
+            info = tarfile.TarInfo(f"hutto_ICWSM_2014/{name}_GroundTruth.txt")
+            info.size = len(body)
+            t.addfile(info, io.BytesIO(body))
+    path = root / "rt-sentences" / "vaderSentiment-3.3.2.tar.gz"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with tarfile.open(path, mode="w:gz") as t:
+        info = tarfile.TarInfo("vaderSentiment-3.3.2/additional_resources/hutto_ICWSM_2014.tar.gz")
+        info.size = len(inner.getvalue())
+        t.addfile(info, io.BytesIO(inner.getvalue()))
+    return path
+
+
+@pytest.fixture(scope="module")
+def fake_root(tmp_path_factory):
+    root = tmp_path_factory.mktemp("data")
+    movie = [f"{i + 1}\t{r}\t{s}" for i, (r, s) in enumerate(sentences(random.Random(0)))]
+    # VADER's other sets: 30 sentences each, all with a word the movie sentences never use
+    others = [f"1_{i}\t{r}\t{s} {EXTRA_WORD}." for i, (r, s) in enumerate(sentences(random.Random(1))[:30])]
+    write_sdist(root, movie, others)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("NNZOO_DATA", str(root))
+        yield root
+
+
+@pytest.fixture(autouse=True, scope="module")
+def one_thread():
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
+def test_tokenize():
+    assert tokenize("It's a GRIPPING, funny film!") == ["it's", "a", "gripping", ",", "funny", "film", "!"]
+    assert tokenize("We\u2019ve seen ''Conan'' before") == ["we've", "seen", '"', "conan", '"', "before"]
+
+
+def test_loader_reads_the_archive(fake_root):
+    assert vader_sdist().is_file()
+    d = load_sentences("rt-sentences")
+    n = N_RATED  # the two sentences rated 0 are dropped
+    assert len(d.train_x) + len(d.val_x) + len(d.test_x) == n
+    assert len(d.test_x) == len(d.val_x) == round(0.1 * n)
+    assert d.classes == ["negative", "positive"] and d.vocab[:2] == ["<pad>", "<unk>"]
+    for split in ("train", "val", "test"):
+        x, y = d.split(split)
+        assert x.dtype == y.dtype == torch.int64 and len(d.texts[split]) == len(x)
+        assert torch.equal(y, (d.ratings[split] > 0).long())
+        for text, row, label in zip(d.texts[split], x, y):
+            assert label == int(any(w in text.lower() for w in GOOD))
+            n_words = len(tokenize(text))
+            assert (row[:n_words] != PAD).all() and (row[n_words:] == PAD).all()  # right-padded
+
+
+def test_split_is_fixed_and_vocab_from_train_only(fake_root):
+    a, b = load_sentences("rt-sentences"), load_sentences("rt-sentences")
+    torch.manual_seed(123)  # the global seed plays no part
+    c = load_sentences("rt-sentences")
+    assert a.texts == b.texts == c.texts and torch.equal(a.test_x, c.test_x)
+    counts = {}
+    for s in a.texts["train"]:
+        for w in tokenize(s):
+            counts[w] = counts.get(w, 0) + 1
+    assert set(a.vocab[2:]) == {w for w, k in counts.items() if k >= MIN_COUNT}
+    # a word of the training split of rt-sentences-plus only is unknown to rt-sentences
+    assert a.encode([f"a {EXTRA_WORD} film"]).tolist() == [[a.vocab.index("a"), UNK, a.vocab.index("film")]]
+
+
+def test_plus_adds_training_sentences_only(fake_root):
+    a, p = load_sentences("rt-sentences"), load_sentences("rt-sentences-plus")
+    assert p.texts["val"] == a.texts["val"] and p.texts["test"] == a.texts["test"]
+    kept = sum(abs(r) >= EXTRA_MIN_RATING for r, _ in sentences(random.Random(1))[:30])
+    assert len(p.texts["train"]) == len(a.texts["train"]) + 3 * kept
+    # shuffled in, not appended: the head of train (what train_subset takes) holds some of them
+    assert any(EXTRA_WORD in t for t in p.texts["train"][:len(a.texts["train"])])
+    assert EXTRA_WORD in p.vocab and EXTRA_WORD not in a.vocab
+
+
+def test_missing_and_corrupt_data(nnzoo_cli, tmp_path, monkeypatch):
+    monkeypatch.setenv("NNZOO_DATA", str(tmp_path))
+    with pytest.raises(DataError, match="nnzoo data install rt-sentences"):
+        load_sentences("rt-sentences")
+    one_error_line(*nnzoo_cli("train", "sentiment-bilstm", "--out", tmp_path / "r"), "nnzoo data install rt-")
+    vader_sdist().parent.mkdir(parents=True)
+    vader_sdist().write_bytes(b"not a tarball")
+    with pytest.raises(DataError, match="cannot read"):
+        load_sentences("rt-sentences")
+    write_sdist(tmp_path, ["1\tnot-a-number\tA film."])
+    with pytest.raises(DataError, match="line 1"):
+        load_sentences("rt-sentences")
+    code, out, _ = nnzoo_cli("data", "list")
+    assert "rt-sentences" in out
+
+
+@pytest.mark.parametrize("fast", [True, False])
+def test_padding_changes_nothing(fast):
+    torch.manual_seed(0)
+    cfg = BiLSTMClassifierConfig(vocab_size=40, embed=8, hidden=8, layers=2, pool="max+mean+last", fast=fast)
+    m = BiLSTMClassifier(cfg).eval()
+    alone = torch.tensor([[5, 6, 7]])
+    batch = torch.tensor([[5, 6, 7, PAD, PAD, PAD, PAD], [8, 9, 10, 11, 12, 13, 14]])
+    with torch.no_grad():
+        assert torch.allclose(m(alone)[0], m(batch)[0], atol=1e-5)
+        assert m(batch).shape == (2, 2) and m.encode(batch).shape == (2, 3 * 2 * 8)
+
+
+def test_pooling_names_are_checked():
+    with pytest.raises(ValueError, match="unknown pool 'min'"):
+        BiLSTMClassifier(BiLSTMClassifierConfig(pool="max+min"))
+
+
+def test_loss_falls_on_the_fake_sentences(fake_root):
+    d = load_sentences("rt-sentences")
+    torch.manual_seed(0)
+    m = BiLSTMClassifier(BiLSTMClassifierConfig(vocab_size=len(d.vocab), embed=16, hidden=16, dropout=0.0,
+                                                embed_dropout=0.0))
+    opt = torch.optim.Adam(m.parameters(), lr=1e-2)
+    x, y = d.train_x[:64], d.train_y[:64]
+    losses = []
+    for _ in range(30):
+        loss = m.loss((x, y))["loss"]
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        losses.append(loss.item())
+    assert losses[-1] < 0.3 * losses[0]
+
+
+TINY = ["embed=16", "hidden=16", "dropout=0", "embed_dropout=0", "epochs=6", "batch_size=16", "lr=0.01",
+        "schedule=constant", "warmup=0", "tensorboard=false", "log_every=5"]
+
+
+@pytest.fixture(scope="module")
+def run(fake_root, tmp_path_factory):
+    from nnzoo.cli import main
+    out = tmp_path_factory.mktemp("runs") / "sentiment"
+    assert main(["train", "sentiment-bilstm", "--out", str(out), "--quiet", *TINY]) == 0
+    return out
+
+
+def test_eval_reports_accuracy_and_the_baseline(nnzoo_cli, run):
+    code, out, _ = nnzoo_cli("eval", run, "--json")
+    f = json.loads(out)
+    assert code == 0 and f["recipe"] == "sentiment-bilstm" and f["test_examples"] == 40
+    assert f["test_accuracy_percent"] >= 90  # one sentiment word decides each fake sentence
+    assert f["tfidf_logreg_test_accuracy_percent"] >= 90
+    for png in ("confusion", "sentences", "learning_curves"):
+        assert (run / f"{png}.png").stat().st_size > 1000
+
+
+def test_predict_sentences(nnzoo_cli, run):
+    code, out, _ = nnzoo_cli("predict", run, "a gripping, funny film", "a dull and tedious script", "--json")
+    preds = json.loads(out)
+    assert code == 0 and [p["label"] for p in preds] == ["positive", "negative"]
+    assert preds[0]["text"] == "a gripping, funny film" and 0.5 < preds[0]["probability"] <= 1
+    code, out, _ = nnzoo_cli("predict", run, "a warm story")
+    assert code == 0 and out.startswith("a warm story: positive (p=")
+
+
+def test_predict_unknown_words_and_wrong_commands(nnzoo_cli, run):
+    one_error_line(*nnzoo_cli("predict", run, "qwxz blorft"), "none of the words of 'qwxz blorft'")
+    one_error_line(*nnzoo_cli("predict", run, ""), "none of the words")
+    one_error_line(*nnzoo_cli("sample", run), "not a language model")
