@@ -3,8 +3,8 @@ the engine-overhead comparison. Prints one JSON line per result and writes runs/
 
     python benchmarks/run_all.py [--only mnist-cnn digits-cnn cells overhead ...]
 
-About 4 hours on 2 CPU cores: the three 30-minute character models (pycode-lstm alone, and the LSTM / GRU /
-RNN comparison `cells`) and the translation and sentiment runs are most of it.
+About 5 hours on 2 CPU cores: the three 30-minute character models (pycode-lstm alone, and the LSTM / GRU /
+RNN comparison `cells`), the translation and sentiment runs and the 20-minute VAE are most of it.
 """
 from __future__ import annotations
 
@@ -18,8 +18,13 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 RECIPES = ["digits-cnn", "mnist-cnn", "mnist-mlp", "shakespeare-lstm", "pycode-lstm", "sentiment-bilstm",
-           "translate-en-es", "translate-en-es-attention"]
-EXPERIMENTS = ["xor", "vanishing-gradients", "rnn-gradients", "long-memory", "lstm-gates"]
+           "translate-en-es", "translate-en-es-attention",
+           "mnist-ae", "mnist-ae-linear", "encoder-838", "mnist-deep-ae", "mnist-sparse-ae", "mnist-contractive-ae",
+           "mnist-denoising-ae", "mnist-conv-ae", "mnist-vae", "mnist-vae-2d", "digits-swap-ae"]
+# extra runs: (folder name, recipe, overrides) -- the comparisons the issues ask for
+VARIANTS = [("mnist-deep-ae-nopretrain", "mnist-deep-ae", ["pretrain_epochs=0"])]
+EXPERIMENTS = ["xor", "vanishing-gradients", "rnn-gradients", "long-memory", "lstm-gates", "ae-regularisers",
+               "ae-codes"]
 # lstm-gates reads the pycode-lstm run trained above when there is one (else it trains its own for 10 minutes)
 EXPERIMENT_ARGS = {"lstm-gates": lambda out: ["--run", str(out / "pycode-lstm")] if (out / "pycode-lstm").exists() else []}
 
@@ -41,18 +46,22 @@ def main() -> None:
     results = []
     nnzoo = [sys.executable, "-m", "nnzoo"]
     want = lambda n: not args.only or n in args.only
-    for r in RECIPES:
-        if not want(r):
+    for name, r, overrides in [(r, r, []) for r in RECIPES] + VARIANTS:
+        if not want(name):
             continue
-        run_dir = out / r
+        run_dir = out / name
         if run_dir.exists():
             import shutil
             shutil.rmtree(run_dir)
-        wall, _ = run(nnzoo + ["train", r, "--out", str(run_dir), "--quiet"])
-        _, js = run(nnzoo + ["eval", str(run_dir), "--json", "--no-write"])
-        res = {"name": r, "command": f"nnzoo train {r}", "wall_seconds": round(wall, 1), **json.loads(js)}
+        wall, _ = run(nnzoo + ["train", r, *overrides, "--out", str(run_dir), "--quiet"])
+        _, js = run(nnzoo + ["eval", str(run_dir), "--json"])
+        res = {"name": name, "command": " ".join(["nnzoo train", r, *overrides]), "wall_seconds": round(wall, 1),
+               **json.loads(js)}
         results.append(res)
         print(json.dumps(res), flush=True)
+    if want("ae-compare") and (out / "mnist-ae").exists() and (out / "mnist-conv-ae").exists():
+        run([sys.executable, "benchmarks/ae_compare.py", str(out / "mnist-ae"), str(out / "mnist-conv-ae"),
+             "--out", str(out / "ae_compare.png")])
     for e in EXPERIMENTS:
         if not want(e):
             continue

@@ -44,34 +44,33 @@ class TestEveryModel:
         torch.manual_seed(0)
         cfg = registry.tiny_config(name)
         model = registry.create_model(name, cfg)
-        x, y = registry.example_batch(name, cfg, 16)
-        return model, x, y
+        return model, registry.example_batch(name, cfg, 16)
 
     def test_shapes_and_loss_parts(self, name):
-        model, x, y = self._setup(name)
-        out = model.loss((x, y))
+        model, batch = self._setup(name)
+        out = model.loss(batch)
         assert out["loss"].ndim == 0 and torch.isfinite(out["loss"])
         if "logits" in out:  # classifiers: B, classes
             assert out["logits"].shape == (16, model.cfg.n_classes)
 
     def test_one_step_changes_every_weight(self, name):
-        model, x, y = self._setup(name)
+        model, batch = self._setup(name)
         before = {k: v.clone() for k, v in model.state_dict().items() if v.dtype.is_floating_point}
         opt = torch.optim.SGD(model.parameters(), lr=0.1)
         model.train()
-        model.loss((x, y))["loss"].backward()
+        model.loss(batch)["loss"].backward()
         opt.step()
         after = dict(model.named_parameters())
         unchanged = [k for k, p in after.items() if torch.equal(before[k], p)]
         assert unchanged == []
 
     def test_loss_falls_on_a_tiny_problem(self, name):
-        model, x, y = self._setup(name)
+        model, batch = self._setup(name)
         opt = torch.optim.Adam(model.parameters(), lr=1e-2)
         model.train()
         first = None
         for _ in range(60):
-            loss = model.loss((x, y))["loss"]
+            loss = model.loss(batch)["loss"]
             first = first if first is not None else loss.item()
             opt.zero_grad()
             loss.backward()

@@ -51,7 +51,12 @@ def write_run(run, artifacts=True, metrics=True, k=10, rng=None):
                  shown_true=np.array([0, 0, 1]), shown_pred=np.array([0, 0, 0]), shown_prob=np.array([0.99, 0.9, 0.8]),
                  # a translation's attention over one sentence (attention.png): 3 target x 4 source words
                  attn_0=rng.dirichlet(np.ones(4), size=3), attn_src_0=np.array(["god", "saw", "light", "<eos>"]),
-                 attn_out_0=np.array(["dios", "vio", "luz"]))
+                 attn_out_0=np.array(["dios", "vio", "luz"]),
+                 # an 8-3-8 encoder's code table (codes.png) and a grid of images (reconstructions.png)
+                 code_table=rng.random((8, 3)), code_table_labels=np.array([f"input {i}" for i in range(8)]),
+                 **{"grid:reconstructions": rng.random((3, 12, 1, 28, 28)),
+                    "grid:reconstructions:rows": np.array(["input", "model", "PCA"]),
+                    "grid:reconstructions:title": np.array("Test digits and their reconstructions")})
     return run
 
 
@@ -69,7 +74,7 @@ def assert_png(path, min_w=400, max_w=1400):
 def test_plot_run_writes_every_png(tmp_path):
     run = write_run(tmp_path / "run")
     written = plot_run(run)
-    assert sorted(p.name for p in written) == sorted(PLOT_FILES)
+    assert sorted(p.name for p in written) == sorted([*PLOT_FILES, "reconstructions.png"])
     for p in written:
         assert p.parent == run
         assert_png(p)
@@ -95,7 +100,8 @@ def test_empty_run_folder_draws_nothing(tmp_path):
 def test_missing_keys_skip_their_figures_only(tmp_path):
     run = write_run(tmp_path / "run")
     art = dict(np.load(run / "artifacts.npz"))
-    for key in ["filters", "mis_images", "fmap_0", "fmap_1", "classes", "mis_prob", "shown_text", "attn_0"]:
+    for key in ["filters", "mis_images", "fmap_0", "fmap_1", "classes", "mis_prob", "shown_text", "attn_0",
+                "code_table", "grid:reconstructions"]:
         art.pop(key)
     np.savez(run / "artifacts.npz", **art)
     (run / "metrics.jsonl").unlink()

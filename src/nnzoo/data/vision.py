@@ -140,6 +140,30 @@ def load_digits(val_size=0.1, seed=0, test_size=0.2) -> ImageSplits:
     return carve("digits", x[tr], d.target[tr], x[te], d.target[te], val_size, seed)
 
 
+def load_digits28(val_size=0.1, seed=0, test_size=0.2) -> ImageSplits:
+    """scikit-learn's digits upsampled bilinearly to 28x28 and centred in MNIST's 20x20 box: the same 10
+    classes from another set of writers (1990s Japanese students, 8x8 counts of a 32x32 bitmap), so
+    MNIST-trained networks can read them and two-source models (swap autoencoder, CycleGAN) have a second
+    real handwriting style."""
+    import torch.nn.functional as F
+    d = load_digits(val_size=val_size, seed=seed, test_size=test_size)
+
+    def up(x: torch.Tensor) -> torch.Tensor:
+        # 8x8 -> 20x20 inside a 4-pixel border, as MNIST fits its digits into 20x20 in a 28x28 frame
+        return F.pad(F.interpolate(x, size=(20, 20), mode="bilinear", align_corners=False), (4, 4, 4, 4)).clamp(0, 1)
+    return ImageSplits("digits28", up(d.train_x), d.train_y, up(d.val_x), d.val_y, up(d.test_x), d.test_y,
+                       d.classes)
+
+
+def load_onehot8(val_size=0, seed=0) -> ImageSplits:
+    """Mitchell's 8-3-8 encoder task: the 8 one-hot vectors of length 8, as 1x1x8 images. Train, validation
+    and test are all the same 8 vectors: the task is to compress exactly them, not to generalise."""
+    eye = torch.eye(8).view(8, 1, 1, 8)
+    labels = torch.arange(8)
+    return ImageSplits("onehot-8", eye, labels, eye.clone(), labels.clone(), eye.clone(), labels.clone(),
+                       [f"input {i + 1}" for i in range(8)])
+
+
 def load_npz(path: str | Path, val_size=0.1, seed=0) -> ImageSplits:
     """An .npz with x_train, y_train, x_test, y_test (Keras' mnist.npz layout)."""
     path = Path(path)
@@ -214,6 +238,8 @@ IMAGE_DATASETS = {
     "mnist": load_mnist,
     "fashion-mnist": load_fashion_mnist,
     "digits": load_digits,
+    "digits28": load_digits28,
+    "onehot-8": load_onehot8,
 }
 
 

@@ -21,7 +21,7 @@ from matplotlib.patches import Rectangle
 from matplotlib.ticker import MaxNLocator, PercentFormatter
 
 __all__ = ["learning_curves", "confusion_matrix", "misclassified", "sentences", "filters", "feature_maps",
-           "attention_maps", "plot_run", "PLOT_FILES"]
+           "attention_maps", "image_grids", "code_table", "plot_run", "PLOT_FILES"]
 
 WIDTH_IN = 9.0  # at DPI 100: 900 px wide
 DPI = 100
@@ -580,6 +580,68 @@ def attention_maps(run_dir, out_png=None) -> Path | None:
     return _save(fig, _out(run_dir, out_png, "attention.png"))
 
 
+# ------------------------------------------------------------------------------------------ image grids
+def image_grids(run_dir) -> list[Path]:
+    """One PNG per `grid:NAME` array in artifacts.npz: rows x columns of images (R, N, C, H, W), each row
+    labelled by `grid:NAME:rows` and the whole titled by `grid:NAME:title`. Reconstructions, samples,
+    interpolations, the 2-D manifold and the like all come out of this one drawing."""
+    run_dir = Path(run_dir)
+    art = _load_artifacts(run_dir)
+    written = []
+    for key in sorted(k for k in art if k.startswith("grid:") and k.count(":") == 1):
+        name = key.split(":", 1)[1]
+        grid = np.asarray(art[key], dtype=np.float32)
+        if grid.ndim == 4:
+            grid = grid[:, :, None]
+        if grid.ndim != 5 or 0 in grid.shape or not name.replace("_", "").isalnum():
+            continue
+        rows = art.get(f"{key}:rows")
+        labels = [str(r) for r in rows] if rows is not None and np.ndim(rows) == 1 else []
+        title = art.get(f"{key}:title")
+        r, n, _, h, w = grid.shape
+        label_w = min(3.0, max(1.0, 0.08 * max(map(len, labels)) + 0.2)) if any(labels) else 0.12
+        gap = 0.04 if n > 12 else 0.08
+        cell = min(1.0, (WIDTH_IN - label_w - 0.12 - gap * (n - 1)) / n)
+        top = 0.6
+        height = top + r * (cell * h / w + gap) + 0.12
+        cv = _Canvas(height)
+        for i in range(r):
+            y = top + i * (cell * h / w + gap)
+            if i < len(labels) and labels[i]:
+                cv.text(label_w - 0.1, y + cell * h / w / 2, labels[i], ha="right", va="center", fontsize=9)
+            for j in range(n):
+                arr, kw = _display(np.clip(grid[i, j], 0, 1))
+                cv.image(arr, label_w + j * (cell + gap), y, cell, cell * h / w, frame=n <= 16, **kw)
+        cv.title(str(title) if title is not None else name.replace("_", " "), size=11)
+        written.append(cv.save(run_dir / f"{name}.png"))
+    return written
+
+
+def code_table(run_dir, out_png=None) -> Path | None:
+    """Each input's code as a heat map with its values written in, as the lecture tabulates the 8-3-8
+    encoder's hidden units."""
+    run_dir = Path(run_dir)
+    art = _load_artifacts(run_dir)
+    h = art.get("code_table")
+    if h is None or np.ndim(h) != 2 or 0 in np.shape(h):
+        return None
+    h = np.asarray(h, dtype=np.float32)
+    labels = art.get("code_table_labels")
+    n, k = h.shape
+    fig = Figure(figsize=(min(WIDTH_IN, 2.5 + 0.9 * k), 1.2 + 0.4 * n))
+    ax = fig.add_axes((0.3, 0.06, 0.6, 0.8))
+    ax.imshow(h, cmap="Greys", vmin=0, vmax=1, aspect="auto")
+    for i in range(n):
+        for j in range(k):
+            ax.text(j, i, f"{h[i, j]:.2f}", ha="center", va="center", fontsize=10,
+                    color="white" if h[i, j] > 0.5 else "black")
+    ax.set_xticks(range(k), [f"h{j + 1}" for j in range(k)])
+    ax.set_yticks(range(n), [str(x) for x in labels] if labels is not None and len(labels) == n else range(n))
+    ax.tick_params(length=0)
+    fig.suptitle("Hidden code of each input", fontsize=12)
+    return _save(fig, _out(run_dir, out_png, "codes.png"))
+
+
 # ------------------------------------------------------------------------------------------------ a run
 PLOT_FILES = {
     "learning_curves.png": learning_curves,
@@ -589,6 +651,7 @@ PLOT_FILES = {
     "filters.png": filters,
     "feature_maps.png": feature_maps,
     "attention.png": attention_maps,
+    "codes.png": code_table,
 }
 
 
@@ -608,4 +671,8 @@ def plot_run(run_dir) -> list[Path]:
             continue
         if path is not None:
             written.append(path)
+    try:
+        written += image_grids(run_dir)
+    except Exception as exc:  # noqa: BLE001
+        warnings.warn(f"{run_dir}: image grids not drawn ({type(exc).__name__}: {exc})", stacklevel=2)
     return written

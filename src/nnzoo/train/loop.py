@@ -149,9 +149,12 @@ def fit(run_dir: Path, recipe, mcfg, tcfg: TrainConfig, resume: bool = False, ve
         scaler.load_state_dict(state["scaler"])
         set_rng_state(state["rng"])
         step, elapsed, val = int(state["step"]), float(state["elapsed"]), dict(state.get("val", {}))
-    elif dist.main:
-        run_dir.mkdir(parents=True, exist_ok=True)
-        write_config(run_dir, recipe, mcfg, tcfg, task.describe(data))
+    else:
+        if dist.main:
+            run_dir.mkdir(parents=True, exist_ok=True)
+            write_config(run_dir, recipe, mcfg, tcfg, task.describe(data))
+        if hasattr(task, "before_training"):  # e.g. greedy layer-wise pretraining, before the first step
+            task.before_training(model, data, tcfg, device, verbose and dist.main)
 
     net = Objective(model)
     if dist.active:

@@ -59,6 +59,7 @@ def make_schedule(opt: torch.optim.Optimizer, cfg: TrainConfig, total_steps: int
         if cfg.time_limit:
             raise UserError("time_limit= works with schedule=constant, cosine or step, not onecycle")
         # warm up over the first 25 % then anneal to ~0: fast convergence at a high peak lr (Smith 2018)
-        return torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=cfg.lr, total_steps=max(1, total_steps),
+        # at least 8 steps: with fewer, the warm-up phase rounds to 0 steps and OneCycleLR divides by zero
+        return torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=cfg.lr, total_steps=max(8, total_steps),
                                                    pct_start=0.25, cycle_momentum=False)
     return torch.optim.lr_scheduler.LambdaLR(opt, Multiplier(cfg.schedule, total_steps, cfg.warmup))

@@ -1,0 +1,71 @@
+"""One encoder, one decoder per source: the "deepfake" autoencoder.
+
+Both sources go through the same encoder, so the code has to describe what they share (here: which digit,
+its slant and weight); each decoder learns to draw its own source's style from that code. Encoding an image
+of source A and decoding it with B's decoder then draws the same content in B's style.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import torch
+import torch.nn as nn
+
+from .autoencoder import prototype_images, reconstruction_loss
+from .conv_autoencoder import ConvAutoencoder, ConvAutoencoderConfig
+
+
+@dataclass
+class SwapAutoencoderConfig:
+    in_shape: tuple = (1, 28, 28)
+    """Input image shape (C, H, W), the same for both sources. Set from the data."""
+    channels: list = field(default_factory=lambda: [32, 64])
+    """Channels of the stride-2 convolutions of the shared encoder (mirrored by each decoder)."""
+    code: int = 32
+    """Width of the shared code."""
+    sources: int = 2
+    """Number of sources, each with its own decoder. Set from the data."""
+
+
+class SwapAutoencoder(nn.Module):
+    def __init__(self, cfg: SwapAutoencoderConfig):
+        super().__init__()
+        self.cfg = cfg
+        conv = ConvAutoencoderConfig(in_shape=cfg.in_shape, channels=list(cfg.channels), code=cfg.code)
+        halves = [ConvAutoencoder(conv) for _ in range(cfg.sources)]
+        self.encoder = halves[0].encoder
+        self.decoders = nn.ModuleList(h.decoder for h in halves)
+
+    def encode(self, x: torch.Tensor) -> torch.Tensor:
+        return self.encoder(x)  # B, code
+
+    def decode(self, code: torch.Tensor, source: int = 0) -> torch.Tensor:
+        return self.decoders[source](code)  # B, C, H, W
+
+    def forward(self, x: torch.Tensor, source: int = 0) -> torch.Tensor:
+        """Encode, then draw with `source`'s decoder (another source's than x's: a swap)."""
+        return self.decode(self.encode(x), source)
+
+    def loss(self, batch) -> dict:
+        x, _, src = batch  # src: B, which source each image came from
+        code = self.encode(x)
+        out, total = {}, 0.0
+        for s, dec in enumerate(self.decoders):
+            mine = src == s
+            if mine.any():
+                # each decoder reconstructs only its own source's images
+                rec = reconstruction_loss(dec(code[mine]), x[mine], "bce")
+                out[f"reconstruction_{s}"] = rec
+                total = total + rec * mine.float().mean()
+        out["loss"] = total
+        return out
+
+
+def tiny() -> SwapAutoencoderConfig:
+    return SwapAutoencoderConfig(in_shape=(1, 8, 8), channels=[4, 8], code=4)
+
+
+def example_batch(cfg: SwapAutoencoderConfig, n: int = 16):
+    """Images, labels and the source of each (half from each), as a batch of the swap task."""
+    x, y = prototype_images(cfg.in_shape, n)
+    return x, y, torch.arange(n) % cfg.sources
