@@ -172,7 +172,8 @@ def test_swap_task_batches_are_half_each_source():
     from nnzoo.tasks.swap import Task, TwoSources
     d = load_digits()
     data = TwoSources(["a", "b"], [d, load_digits(seed=1)])
-    x, y, src = Task().batch(data, torch.randperm(len(d.train_x))[:10], torch.device("cpu"), True, None)
+    cfg = type("Cfg", (), {"augment": 0})()
+    x, y, src = Task().batch(data, torch.randperm(len(d.train_x))[:10], torch.device("cpu"), True, cfg)
     assert src.tolist() == [0] * 5 + [1] * 5 and x.shape == (10, 1, 8, 8)
 
 
@@ -240,3 +241,17 @@ def test_predict_reconstructs_an_image_file_and_refuses_a_wrong_size(nnzoo_cli, 
     Image.fromarray(np.zeros((28, 28), np.uint8)).save(tmp_path / "big.png")
     code, _, err = nnzoo_cli("predict", tmp_path / "r", tmp_path / "big.png")
     assert code == 2 and "28x28" in err and "8x8" in err
+
+
+def test_swap_encoder_reads_only_the_coarse_shape():
+    cfg = registry.tiny_config("swap-autoencoder")  # 8x8 images, encoder_pool 4: a 2x2 view
+    m = registry.create_model("swap-autoencoder", cfg).eval()
+    x = torch.rand(3, 1, 8, 8)
+    # the same 4x4 block means, different detail inside the blocks
+    detail = torch.randn(3, 1, 8, 8)
+    detail = detail - torch.nn.functional.interpolate(torch.nn.functional.avg_pool2d(detail, 4), scale_factor=4)
+    with torch.no_grad():
+        assert torch.allclose(m.encode(x), m.encode(x + 0.1 * detail), atol=1e-5)
+        full = registry.create_model("swap-autoencoder", cfg, encoder_pool=1).eval()
+        full.load_state_dict(m.state_dict())
+        assert not torch.allclose(full.encode(x), full.encode(x + 0.1 * detail), atol=1e-5)

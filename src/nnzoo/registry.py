@@ -84,9 +84,9 @@ _MT_MODEL = dict(cell="gru", embed=64, hidden=128, attn_size=64, layers=1, bidir
                  beam=5, length_alpha=0.5)
 _MT_TRAIN = dict(epochs=8, batch_size=64, lr=3e-3, schedule="cosine", warmup=0.02, grad_clip=1.0, log_every=20)
 _MT_QUICK = dict(epochs=1, train_subset=2000, embed=64, hidden=64, attn_size=64, beam=3, max_len=30)
-# autoencoders: Adam, batch 128; the tour's versions see 20,000 digits 3 times (seconds each)
+# autoencoders: Adam, batch 128; the tour's versions see the training digits 3 times (seconds each)
 _AE_TRAIN = dict(epochs=20, batch_size=128, lr=1e-3, schedule="cosine", log_every=50)
-_AE_QUICK = dict(epochs=3, train_subset=20000)
+_AE_QUICK = dict(epochs=3)
 # the VAE trains by the clock: 20 minutes, the budget, is roughly 80 epochs on 2 cores
 _VAE_TRAIN = dict(epochs=200, time_limit=20, batch_size=128, lr=1e-3, schedule="cosine", log_every=100)
 RECIPES = {r.name: r for r in [
@@ -163,7 +163,7 @@ RECIPES = {r.name: r for r in [
     _R("mnist-ae-linear", "reconstruct", "autoencoder", "mnist",
        "linear autoencoder 784-16-784 with squared error: learns PCA's subspace",
        model_config=dict(hidden=[], code=16, activation="linear", output="linear", recon_loss="mse"),
-       train=dict(_AE_TRAIN, epochs=30, lr=3e-3), quick=dict(_AE_QUICK, epochs=3),
+       train=dict(_AE_TRAIN, epochs=30, lr=3e-3), quick=dict(epochs=10),
        metric="pca_angle_max_degrees", target=5.0, lower_is_better=True,
        reference="Baldi & Hornik 1989: the optimum spans the top-k principal subspace (angles 0)"),
     _R("encoder-838", "reconstruct", "autoencoder", "onehot-8", "Mitchell's 8-3-8 encoder, sigmoid units",
@@ -176,7 +176,7 @@ RECIPES = {r.name: r for r in [
     _R("mnist-deep-ae", "reconstruct", "autoencoder", "mnist",
        "784-1000-500-250-30 sigmoid autoencoder, greedy layer-wise pretrained, then fine-tuned",
        model_config=dict(hidden=[1000, 500, 250], code=30, activation="sigmoid", pretrain_epochs=3),
-       train=dict(_AE_TRAIN, epochs=10), quick=dict(epochs=2, train_subset=10000, pretrain_epochs=1),
+       train=dict(_AE_TRAIN, epochs=10), quick=dict(epochs=2, pretrain_epochs=1),
        metric="squared_error_vs_pca", target=0.5, lower_is_better=True,
        reference="Hinton & Salakhutdinov 2006: squared error 3.00 per image vs 13.87 for 30-D PCA"),
     _R("mnist-sparse-ae", "reconstruct", "autoencoder", "mnist",
@@ -197,7 +197,7 @@ RECIPES = {r.name: r for r in [
     _R("mnist-conv-ae", "reconstruct", "conv-autoencoder", "mnist",
        "convolutional autoencoder: two stride-2 convolutions (16, 32) to a 32-D code, transposed ones back",
        model_config=dict(channels=[16, 32], code=32), train=dict(_AE_TRAIN, epochs=10),
-       quick=dict(epochs=2, train_subset=5000),
+       quick=dict(epochs=2),
        metric="squared_error_vs_pca", lower_is_better=True,
        reference="compare with mnist-ae (MLP, same code size) in BENCHMARKS.md"),
     _R("mnist-vae", "reconstruct", "vae", "mnist", "variational autoencoder 784-512-256-z32, Bernoulli decoder",
@@ -210,8 +210,10 @@ RECIPES = {r.name: r for r in [
        reference="Kingma & Welling 2014, fig. 4: the learnt 2-D MNIST manifold"),
     _R("digits-swap-ae", "swap", "swap-autoencoder", "mnist+digits28",
        "one convolutional encoder, a decoder each for MNIST and scikit-learn's digits: swap the styles",
-       model_config=dict(channels=[16, 32], code=32), train=dict(_AE_TRAIN, epochs=5),
-       quick=dict(epochs=1, train_subset=5000), metric="swap_digits28_to_mnist_class_kept_percent", target=90.0,
+       # 15 epochs with +-1 px shifts: 86.1 % of digits28 swaps keep their class (5 epochs, no shifts: 84.1 %;
+       # with the encoder reading full-resolution images, encoder_pool=1: 78.3 %)
+       model_config=dict(channels=[16, 32], code=32), train=dict(_AE_TRAIN, epochs=15, augment=1),
+       quick=dict(epochs=2), metric="swap_digits28_to_mnist_class_kept_percent", target=90.0,
        reference="the 'deepfake' set-up: shared encoder, one decoder per identity"),
 ]}
 

@@ -20,7 +20,7 @@ from ..models.autoencoder import Autoencoder, AutoencoderConfig
 from ..models.vae import VAE, VAEConfig
 
 FULL = dict(train=55000, epochs=8, test=5000)
-QUICK = dict(train=10000, epochs=3, test=1500)
+QUICK = dict(train=5000, epochs=3, test=1000)
 HIDDEN = [512, 256]
 COLORS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22",
           "#17becf"]

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 
 import torch
 import torch.nn as nn
+import torch.nn.functional as F
 
 from .autoencoder import prototype_images, reconstruction_loss
 from .conv_autoencoder import ConvAutoencoder, ConvAutoencoderConfig
@@ -25,6 +26,11 @@ class SwapAutoencoderConfig:
     """Width of the shared code."""
     sources: int = 2
     """Number of sources, each with its own decoder. Set from the data."""
+    encoder_pool: int = 4
+    """The encoder reads each image average-pooled by this factor and enlarged back (28x28 -> 7x7 -> 28x28):
+    the coarse shape both sources share, so a code means the same digit whichever source it came from, and
+    each decoder alone supplies its source's fine style. 1: the encoder reads the full image (then it can,
+    and on MNIST + digits28 does, give the two sources codes of their own, and swaps lose the digit)."""
 
 
 class SwapAutoencoder(nn.Module):
@@ -37,6 +43,11 @@ class SwapAutoencoder(nn.Module):
         self.decoders = nn.ModuleList(h.decoder for h in halves)
 
     def encode(self, x: torch.Tensor) -> torch.Tensor:
+        k = self.cfg.encoder_pool
+        if k > 1:
+            # the deepfake's trick of a degraded input, done deterministically: only the coarse shape goes in
+            coarse = F.avg_pool2d(x, k, ceil_mode=True)  # B, C, H/k, W/k
+            x = F.interpolate(coarse, size=x.shape[-2:], mode="bilinear", align_corners=False)
         return self.encoder(x)  # B, code
 
     def decode(self, code: torch.Tensor, source: int = 0) -> torch.Tensor:

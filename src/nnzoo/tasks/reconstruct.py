@@ -241,7 +241,7 @@ class Task:
         with torch.no_grad():
             lines = [model.decode(((1 - t) * mu[a] + t * mu[b]).to(device)).cpu() for a, b in pairs]
         art["grid:interpolation"] = torch.stack(lines).numpy()
-        art["grid:interpolation:rows"] = np.array([f"test {a} -> {b}" for a, b in pairs])
+        art["grid:interpolation:rows"] = np.array([f"a {int(data.test_y[a])} to a {int(data.test_y[b])}" for a, b in pairs])
         art["grid:interpolation:title"] = np.array("Decoding the straight line between two digits' codes")
         if model.cfg.latent == 2:
             from scipy.stats import norm

@@ -16,6 +16,7 @@ import torch
 from ..data import load_images
 from ..errors import UserError
 from ..eval.judge import judge_labels, mnist_judge
+from .classify import shift_images
 from .reconstruct import EVAL_BATCH, psnr_db
 
 SHOWN = 12
@@ -63,6 +64,8 @@ class Task:
         x = torch.cat([a.train_x[idx[:half]], b.train_x[ib]])
         y = torch.cat([a.train_y[idx[:half]], b.train_y[ib]])
         src = torch.cat([torch.zeros(half, dtype=torch.long), torch.ones(len(ib), dtype=torch.long)])
+        if train and cfg.augment:  # B's few images, shifted, count as more
+            x = shift_images(x, cfg.augment)
         return x.to(device), y.to(device), src.to(device)
 
     @torch.no_grad()
