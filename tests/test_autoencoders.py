@@ -244,12 +244,13 @@ def test_predict_reconstructs_an_image_file_and_refuses_a_wrong_size(nnzoo_cli, 
 
 
 def test_swap_encoder_reads_only_the_coarse_shape():
-    cfg = registry.tiny_config("swap-autoencoder")  # 8x8 images, encoder_pool 4: a 2x2 view
+    cfg = registry.tiny_config("swap-autoencoder")  # 8x8 images
+    k = cfg.encoder_pool
     m = registry.create_model("swap-autoencoder", cfg).eval()
     x = torch.rand(3, 1, 8, 8)
-    # the same 4x4 block means, different detail inside the blocks
+    # the same k x k block means, different detail inside the blocks
     detail = torch.randn(3, 1, 8, 8)
-    detail = detail - torch.nn.functional.interpolate(torch.nn.functional.avg_pool2d(detail, 4), scale_factor=4)
+    detail = detail - torch.nn.functional.interpolate(torch.nn.functional.avg_pool2d(detail, k), scale_factor=k)
     with torch.no_grad():
         assert torch.allclose(m.encode(x), m.encode(x + 0.1 * detail), atol=1e-5)
         full = registry.create_model("swap-autoencoder", cfg, encoder_pool=1).eval()

@@ -18,27 +18,13 @@ from tqdm.auto import tqdm
 
 from ..models.autoencoder import Autoencoder, AutoencoderConfig
 from ..models.vae import VAE, VAEConfig
+from .ae_regularisers import mnist_subsets, train
 
 FULL = dict(train=55000, epochs=8, test=5000)
 QUICK = dict(train=5000, epochs=3, test=1000)
 HIDDEN = [512, 256]
 COLORS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22",
           "#17becf"]
-
-
-def train(model, x: torch.Tensor, epochs: int, seed: int, bar=None) -> None:
-    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
-    g = torch.Generator().manual_seed(seed)
-    model.train()
-    for _ in range(epochs):
-        order = torch.randperm(len(x), generator=g)
-        for i in range(0, len(x) - 127, 128):
-            loss = model.loss((x[order[i:i + 128]], None))["loss"]
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-            if bar is not None:
-                bar.update(1)
 
 
 def knn_accuracy(z: np.ndarray, y: np.ndarray, k: int = 5) -> float:
@@ -52,12 +38,10 @@ def run(out: pathlib.Path, quick: bool = False, seed: int = 0, progress: bool = 
     from sklearn.decomposition import PCA
     from sklearn.manifold import TSNE
 
-    from ..data import load_images
     out = pathlib.Path(out)
     out.mkdir(parents=True, exist_ok=True)
     size = QUICK if quick else FULL
-    data = load_images("mnist", seed=0)
-    x_train, x_test = data.train_x[:size["train"]], data.test_x[:size["test"]]
+    data, x_train, x_test = mnist_subsets(size)
     y = data.test_y[:size["test"]].numpy()
     steps = size["epochs"] * (len(x_train) // 128)
     codes = {}

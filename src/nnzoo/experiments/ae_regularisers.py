@@ -42,7 +42,8 @@ def build(name: str) -> Autoencoder:
     return Autoencoder(cfg, overcomplete_ok=True)
 
 
-def train(model: Autoencoder, x: torch.Tensor, epochs: int, seed: int, bar=None) -> None:
+def train(model, x: torch.Tensor, epochs: int, seed: int, bar=None) -> None:
+    """Adam 1e-3, batch 128, `epochs` seeded shuffles of x; any model with loss((x, y)) (ae-codes uses it too)."""
     opt = torch.optim.Adam(model.parameters(), lr=1e-3)
     g = torch.Generator().manual_seed(seed)
     model.train()
@@ -78,13 +79,18 @@ def measure(model: Autoencoder, x: torch.Tensor, seed: int) -> tuple[dict, torch
     return figures, denoised
 
 
-def run(out: pathlib.Path, quick: bool = False, seed: int = 0, progress: bool = True) -> dict:
+def mnist_subsets(size: dict):
+    """MNIST and the first size["train"] training / size["test"] test digits (the split is already seeded)."""
     from ..data import load_images
+    data = load_images("mnist", seed=0)
+    return data, data.train_x[:size["train"]], data.test_x[:size["test"]]
+
+
+def run(out: pathlib.Path, quick: bool = False, seed: int = 0, progress: bool = True) -> dict:
     out = pathlib.Path(out)
     out.mkdir(parents=True, exist_ok=True)
     size = QUICK if quick else FULL
-    data = load_images("mnist", seed=0)
-    x_train, x_test = data.train_x[:size["train"]], data.test_x[:size["test"]]
+    _, x_train, x_test = mnist_subsets(size)
     figures, rows = {}, {}
     steps = size["epochs"] * (len(x_train) // 128)
     torch.manual_seed(seed)

@@ -26,9 +26,9 @@ class SwapAutoencoderConfig:
     """Width of the shared code."""
     sources: int = 2
     """Number of sources, each with its own decoder. Set from the data."""
-    encoder_pool: int = 4
-    """The encoder reads each image average-pooled by this factor and enlarged back (28x28 -> 7x7 -> 28x28):
-    the coarse shape both sources share, so a code means the same digit whichever source it came from, and
+    encoder_pool: int = 2
+    """The encoder reads each image average-pooled by this factor and enlarged back (28x28 -> 14x14 -> 28x28):
+    the coarser shape both sources share, so a code means the same digit whichever source it came from, and
     each decoder alone supplies its source's fine style. 1: the encoder reads the full image (then it can,
     and on MNIST + digits28 does, give the two sources codes of their own, and swaps lose the digit)."""
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 import ast
 import dataclasses
 import math
+import warnings
 
 import torch
 import torch.nn.functional as F
@@ -149,7 +150,9 @@ def first_function(text: str) -> str:
 
 def parses(source: str) -> bool:
     try:
-        ast.parse(source)
+        with warnings.catch_warnings():  # sampled code like `1if` makes Python warn; it is being judged, not run
+            warnings.simplefilter("ignore", SyntaxWarning)
+            ast.parse(source)
     except (SyntaxError, ValueError):  # ValueError: NUL bytes
         return False
     return True
