@@ -89,7 +89,8 @@ class Task:
         sums: dict[str, float] = {}
         for i in range(0, len(x), EVAL_BATCH):
             xb = self._inputs(model, x[i:i + EVAL_BATCH]).to(device)
-            with torch.enable_grad():  # a contractive penalty differentiates the encoder even here
+            # a contractive penalty differentiates the encoder even here; nothing else needs a graph
+            with torch.set_grad_enabled(getattr(model.cfg, "contraction", 0) > 0):
                 out = model.loss((xb, y[i:i + EVAL_BATCH].to(device)))
             for k, v in out.items():
                 if v.ndim == 0:

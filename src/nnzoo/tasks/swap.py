@@ -17,9 +17,7 @@ from ..data import load_images
 from ..errors import UserError
 from ..eval.judge import judge_labels, mnist_judge
 from .classify import shift_images
-from .reconstruct import EVAL_BATCH, psnr_db
-
-SHOWN = 12
+from .reconstruct import EVAL_BATCH, SHOWN, psnr_db
 
 
 @dataclass
