@@ -37,7 +37,7 @@ def test_contraction_closed_form_agrees_with_autograd():
     torch.manual_seed(0)
     enc = torch.nn.Sequential(torch.nn.Linear(12, 5), torch.nn.Sigmoid()).double()
     x = torch.rand(7, 12, dtype=torch.float64)
-    closed = contraction_sigmoid(enc(x), enc[0].weight)
+    closed = contraction_sigmoid(enc(x), enc[0].weight).mean()
     auto = contraction_autograd(enc, x)
     assert closed.item() == pytest.approx(auto.item(), rel=1e-10)
     # and both equal the squared Frobenius norm of the full Jacobian, example by example

@@ -18,7 +18,7 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from ..models.autoencoder import Autoencoder, AutoencoderConfig, corrupt
+from ..models.autoencoder import Autoencoder, AutoencoderConfig, contraction_sigmoid, corrupt
 from ..tasks.reconstruct import psnr_db
 
 CODE = 1000
@@ -63,9 +63,7 @@ def measure(model: Autoencoder, x: torch.Tensor, seed: int) -> tuple[dict, torch
     model.eval()
     xf = x.flatten(1)
     h = model.encoder(xf)  # N, K
-    w2 = (model.encoder[0].weight ** 2).sum(1)  # K
-    # ||J_f(x)||_F = sqrt(sum_j (h_j (1 - h_j))^2 ||w_j||^2) for a sigmoid layer
-    jac = (((h * (1 - h)) ** 2) @ w2).sqrt()
+    jac = contraction_sigmoid(h, model.encoder[0].weight).sqrt()  # ||J_f(x)||_F per digit
     g = torch.Generator().manual_seed(seed)
     eps = NUDGE * torch.randn(xf.shape, generator=g)
     shift = (model.encoder(xf + eps) - h).norm(dim=1) / eps.norm(dim=1)

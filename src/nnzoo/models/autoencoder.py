@@ -101,11 +101,11 @@ def kl_sparsity(code: torch.Tensor, rho: float) -> torch.Tensor:
 
 
 def contraction_sigmoid(h: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
-    """||J_f(x)||_F^2 of one sigmoid layer h = sigma(W x + b), in closed form, averaged over the batch.
+    """||J_f(x)||_F^2 of one sigmoid layer h = sigma(W x + b), in closed form, per example.
 
-    dh_j/dx_i = h_j (1 - h_j) W_ji, so ||J||_F^2 = sum_j (h_j (1 - h_j))^2 sum_i W_ji^2.  h: B, K; W: K, D.
+    dh_j/dx_i = h_j (1 - h_j) W_ji, so ||J||_F^2 = sum_j (h_j (1 - h_j))^2 sum_i W_ji^2.  h: B, K; W: K, D -> B.
     """
-    return ((h * (1 - h)) ** 2 @ (weight ** 2).sum(1)).mean()
+    return (h * (1 - h)) ** 2 @ (weight ** 2).sum(1)
 
 
 def contraction_autograd(encode, x: torch.Tensor) -> torch.Tensor:
@@ -182,7 +182,7 @@ class Autoencoder(nn.Module):
     def contraction(self, x_flat: torch.Tensor, code: torch.Tensor) -> torch.Tensor:
         """||J_f(x)||_F^2: closed form for a single sigmoid layer, autograd for any other encoder."""
         if len(self.encoder) == 2 and self.cfg.code_activation == "sigmoid":
-            return contraction_sigmoid(code, self.encoder[0].weight)
+            return contraction_sigmoid(code, self.encoder[0].weight).mean()
         return contraction_autograd(self.encoder, x_flat)
 
     def loss(self, batch) -> dict:

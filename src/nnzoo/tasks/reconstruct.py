@@ -19,7 +19,7 @@ import torch
 
 from ..data import load_images, read_image
 from ..errors import UserError
-from ..models.autoencoder import contraction_autograd, corrupt
+from ..models.autoencoder import contraction_autograd, contraction_sigmoid, corrupt
 from ..models.vae import binarize
 
 EVAL_BATCH = 1000
@@ -196,9 +196,7 @@ class Task:
         g = torch.Generator().manual_seed(0)
         if len(model.encoder) == 2 and model.cfg.code_activation == "sigmoid":
             with torch.no_grad():
-                h = model.encoder(x)  # B, K
-                # ||J||_F^2 = sum_j (h_j (1 - h_j))^2 ||w_j||^2, per example
-                jac = (((h * (1 - h)) ** 2) @ (model.encoder[0].weight ** 2).sum(1)).sqrt()
+                jac = contraction_sigmoid(model.encoder(x), model.encoder[0].weight).sqrt()
         else:
             jac = torch.stack([contraction_autograd(model.encoder, x[i:i + 1]).detach().sqrt() for i in range(100)])
         eps = 0.05 * torch.randn(x.shape, generator=g).to(device)
