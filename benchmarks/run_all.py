@@ -20,9 +20,14 @@ ROOT = Path(__file__).resolve().parents[1]
 RECIPES = ["digits-cnn", "mnist-cnn", "mnist-mlp", "shakespeare-lstm", "pycode-lstm", "sentiment-bilstm",
            "translate-en-es", "translate-en-es-attention",
            "mnist-ae", "mnist-ae-linear", "encoder-838", "mnist-deep-ae", "mnist-sparse-ae", "mnist-contractive-ae",
-           "mnist-denoising-ae", "mnist-conv-ae", "mnist-vae", "mnist-vae-2d", "digits-swap-ae"]
+           "mnist-denoising-ae", "mnist-conv-ae", "mnist-vae", "mnist-vae-2d", "digits-swap-ae",
+           "mnist-gan", "mnist-dcgan", "mnist-cgan", "mnist-wgan", "mnist-wgan-gp", "mnist-pix2pix", "mnist-srresnet",
+           "mnist-srgan", "digits-cyclegan"]
 # extra runs: (folder name, recipe, overrides) -- the comparisons the issues ask for
-VARIANTS = [("mnist-deep-ae-nopretrain", "mnist-deep-ae", ["pretrain_epochs=0"])]
+VARIANTS = [("mnist-deep-ae-nopretrain", "mnist-deep-ae", ["pretrain_epochs=0"]),
+            # pix2pix's L1-only baseline; WGAN-GP's stability over 3 seeds (mean +- std of the final FID)
+            ("mnist-pix2pix-l1", "mnist-pix2pix", ["gan_weight=0"]),
+            ("mnist-wgan-gp-seed1", "mnist-wgan-gp", ["seed=1"]), ("mnist-wgan-gp-seed2", "mnist-wgan-gp", ["seed=2"])]
 EXPERIMENTS = ["xor", "vanishing-gradients", "rnn-gradients", "long-memory", "lstm-gates", "ae-regularisers",
                "ae-codes"]
 # lstm-gates reads the pycode-lstm run trained above when there is one (else it trains its own for 10 minutes)

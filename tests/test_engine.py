@@ -60,7 +60,8 @@ def test_checkpoint_layout(tmp_path):
     w = load_file(str(ck / "model.safetensors"), device="cpu")
     assert not any(k.startswith(("module.", "_orig_mod.", "model.")) for k in w)
     state = torch.load(ck / "state.pt", weights_only=True)
-    assert {"optimizer", "scheduler", "rng", "step"} <= set(state)
+    assert {"players", "rng", "step"} <= set(state)
+    assert set(state["players"]["model"]) == {"optimizer", "scheduler", "scaler"}
     assert not list((tmp_path / "r" / "checkpoints").glob(".*")), "temporary files left behind"
     cfg = json.loads((tmp_path / "r" / "config.json").read_text())
     assert cfg["recipe"] == "digits-cnn" and cfg["model_config"]["in_shape"] == [1, 8, 8]

@@ -152,13 +152,24 @@ def cmd_predict(args) -> int:
 
 
 def cmd_sample(args) -> int:
-    from . import runs
-    from .tasks.charlm import sample
-    recipe, mcfg, tcfg, model = runs.load_run(Path(args.run_dir))
-    vocab = runs.read_config(Path(args.run_dir)).get("vocab")
+    from . import registry, runs
+    run_dir = Path(args.run_dir)
+    doc = runs.read_config(run_dir)
+    recipe = registry.get_recipe(doc.get("recipe", "?"))
+    task = registry.get_task(recipe.task)
+    if hasattr(task, "sample_images"):  # a generator: an image grid
+        _, _, _, model = runs.load_run(run_dir)
+        suffix = "" if args.label is None else f"-class{args.label}"
+        out = Path(args.out) if args.out else run_dir / f"sample{suffix}.png"
+        res = task.sample_images(model, doc, args.n, args.label, args.seed, args.z, out)
+        print(json.dumps(res) if args.json else f"{res['samples']} samples -> {res['file']}")
+        return 0
+    vocab = doc.get("vocab")
     if not vocab:
-        raise UserError(f"{args.run_dir} is a {recipe.name} run, not a language model; sample from a run of "
-                        "shakespeare-lstm or another char-lm recipe")
+        raise UserError(f"{args.run_dir} is a {recipe.name} run, which generates nothing; sample from a run of "
+                        "a character model (shakespeare-lstm, ...) or a GAN (mnist-dcgan, mnist-cgan, ...)")
+    from .tasks.charlm import sample
+    _, _, _, model = runs.load_run(run_dir)
     text = sample(model, vocab, args.prime, args.length, args.temperature, args.seed)
     print(json.dumps({"prime": args.prime, "temperature": args.temperature, "text": text}) if args.json else text)
     return 0
@@ -264,12 +275,19 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--json", action="store_true", help="print one JSON array")
     s.set_defaults(func=cmd_predict)
 
-    s = sub.add_parser("sample", help="generate text from a trained character language model")
+    s = sub.add_parser("sample", help="generate text from a character language model, or an image grid from a GAN")
     s.add_argument("run_dir")
-    s.add_argument("--prime", default="\n", help="text to start from (default a newline)")
-    s.add_argument("--length", type=int, default=500, help="characters to generate (default 500)")
+    s.add_argument("--prime", default="\n", help="language model: text to start from (default a newline)")
+    s.add_argument("--length", type=int, default=500, help="language model: characters to generate (default 500)")
     s.add_argument("--temperature", type=float, default=0.8,
-                   help="softmax temperature: below 1 safer and more repetitive, above 1 wilder (default 0.8)")
+                   help="language model: softmax temperature: below 1 safer and more repetitive, above 1 wilder "
+                        "(default 0.8)")
+    s.add_argument("--n", type=int, default=64, help="GAN: how many images in the grid (default 64)")
+    s.add_argument("--class", dest="label", type=int,
+                   help="conditional GAN (mnist-cgan): draw only this class; without it the classes take turns")
+    s.add_argument("--z", metavar="FILE.npy", help="GAN: decode these latent vectors (an array N x latent) "
+                   "instead of random ones")
+    s.add_argument("--out", help="GAN: the PNG to write (default RUN_DIR/sample.png, RUN_DIR/sample-classN.png with --class)")
     s.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     s.add_argument("--json", action="store_true", help="print one JSON object")
     s.set_defaults(func=cmd_sample)

@@ -24,6 +24,10 @@ MODELS = {
     "conv-autoencoder": "nnzoo.models.conv_autoencoder:ConvAutoencoder:ConvAutoencoderConfig",
     "vae": "nnzoo.models.vae:VAE:VAEConfig",
     "swap-autoencoder": "nnzoo.models.swap_autoencoder:SwapAutoencoder:SwapAutoencoderConfig",
+    "gan": "nnzoo.models.gan:GAN:GANConfig",
+    "pix2pix": "nnzoo.models.pix2pix:Pix2Pix:Pix2PixConfig",
+    "srgan": "nnzoo.models.srgan:SRGAN:SRConfig",
+    "cyclegan": "nnzoo.models.cyclegan:CycleGAN:CycleGANConfig",
 }
 
 # name -> module with a `Task` class: what data a family reads, how it is batched, evaluated and pictured
@@ -34,6 +38,9 @@ TASKS = {
     "translate": "nnzoo.tasks.translate",
     "reconstruct": "nnzoo.tasks.reconstruct",
     "swap": "nnzoo.tasks.swap",
+    "generate": "nnzoo.tasks.generate",
+    "paired": "nnzoo.tasks.paired",
+    "cycle": "nnzoo.tasks.cycle",
 }
 
 # name -> module with run(out, quick, seed, progress) -> {"figures", "images", "summary"}
@@ -89,6 +96,11 @@ _AE_TRAIN = dict(epochs=20, batch_size=128, lr=1e-3, schedule="cosine", log_ever
 _AE_QUICK = dict(epochs=3)
 # the VAE trains by the clock: 20 minutes, the budget, is roughly 80 epochs on 2 cores
 _VAE_TRAIN = dict(epochs=200, time_limit=20, batch_size=128, lr=1e-3, schedule="cosine", log_every=100)
+# GANs: Adam with DCGAN's beta1 = 0.5 (momentum 0.9 makes the two players oscillate), batch 64
+_GAN_TRAIN = dict(epochs=5, batch_size=64, lr=2e-4, betas=[0.5, 0.999], log_every=50)
+_GAN_QUICK = dict(epochs=1, train_subset=10000)
+_I2I_QUICK = dict(epochs=1, train_subset=5000)  # the slower GANs and image-to-image models
+_GAN_FID = "test_fid_classifier"
 RECIPES = {r.name: r for r in [
     _R("digits-cnn", "classify", "cnn", "digits", "small CNN on scikit-learn's 8x8 digits (the fastest check)",
        model_config=dict(channels=[32, 64], kernel=3, padding=1, hidden=[128], dropout=0.25),
@@ -208,6 +220,41 @@ RECIPES = {r.name: r for r in [
        model_config=dict(hidden=[512, 256], latent=2), train=dict(_VAE_TRAIN, time_limit=5),
        quick=dict(_AE_QUICK, nll_samples=20), metric="test_nll_nats", lower_is_better=True,
        reference="Kingma & Welling 2014, fig. 4: the learnt 2-D MNIST manifold"),
+    # GANs: every figure is read by nnzoo's MNIST classifier (classifier-FID, not Inception-FID; eval/judge.py)
+    _R("mnist-gan", "generate", "gan", "mnist", "GAN with MLP generator 100-256-512-1024-784 and discriminator 784-512-256-1",
+       model_config=dict(arch="mlp", hidden=[256, 512, 1024], dropout=0.3), train=dict(_GAN_TRAIN, epochs=20),
+       quick=_GAN_QUICK, metric=_GAN_FID, lower_is_better=True,
+       reference="Goodfellow et al. 2014: MLP generator and discriminator (Parzen log-likelihood, not FID)"),
+    _R("mnist-dcgan", "generate", "gan", "mnist", "DCGAN: fractional-strided convolutions, batch norm, no FC layers",
+       model_config=dict(arch="dcgan", width=32), train=dict(_GAN_TRAIN, epochs=10), quick=_GAN_QUICK, metric=_GAN_FID,
+       lower_is_better=True, reference="Radford et al. 2016; target: classifier-FID below mnist-gan's"),
+    _R("mnist-cgan", "generate", "gan", "mnist", "conditional DCGAN: the class beside z and beside the image",
+       model_config=dict(arch="dcgan", width=32, conditional=True), train=_GAN_TRAIN, quick=_GAN_QUICK,
+       metric="conditional_accuracy_percent", target=95.0,
+       reference="Mirza & Osindero 2014 (MLP cGAN on MNIST; no accuracy published)"),
+    _R("mnist-wgan", "generate", "gan", "mnist", "WGAN: DCGAN critic, weights clipped to 0.01, 5 critic steps per G step",
+       model_config=dict(arch="dcgan", width=32, objective="wasserstein", clip=0.01, n_critic=5),
+       train=dict(_GAN_TRAIN, optimizer="rmsprop", lr=5e-5, momentum=0.0), quick=_I2I_QUICK, metric=_GAN_FID,
+       lower_is_better=True, reference="Arjovsky et al. 2017: RMSProp lr 5e-5, c = 0.01, n_critic = 5"),
+    _R("mnist-wgan-gp", "generate", "gan", "mnist", "WGAN-GP: gradient penalty 10, layer-normed critic, n_critic 5",
+       model_config=dict(arch="dcgan", width=32, objective="wasserstein", gp_weight=10.0, n_critic=5,
+                         critic_norm="layer"),
+       train=dict(_GAN_TRAIN, epochs=4, lr=1e-4, betas=[0.5, 0.9]), quick=_I2I_QUICK, metric=_GAN_FID,
+       lower_is_better=True, reference="Gulrajani et al. 2017: Adam lr 1e-4, betas (0, 0.9) / (0.5, 0.9), lambda 10"),
+    _R("mnist-pix2pix", "paired", "pix2pix", "mnist",
+       "pix2pix: U-Net + PatchGAN, L1 x 100 + conditional GAN, draws a digit from its upper half",
+       model_config=dict(source="lower-half-masked", width=32), train=dict(_GAN_TRAIN, epochs=3), quick=_I2I_QUICK,
+       metric="test_fid_classifier", lower_is_better=True,
+       reference="Isola et al. 2017: L1 alone blurs, L1 + cGAN sharpens (compare gan_weight=0 in BENCHMARKS.md)"),
+    _R("mnist-srresnet", "paired", "srgan", "mnist", "SRResNet: 7x7 -> 28x28 (4x), residual trunk, sub-pixel "
+       "convolutions, pixel MSE", model_config=dict(scale=4),
+       train=dict(_GAN_TRAIN, epochs=3, lr=1e-3, betas=[0.9, 0.999]), quick=_I2I_QUICK, metric="test_psnr_db",
+       reference="Ledig et al. 2017, Set5 4x: SRResNet 32.05 dB, SRGAN 29.40, bicubic 28.43"),
+    _R("mnist-srgan", "paired", "srgan", "mnist", "SRGAN: the same generator with a classifier-feature content loss "
+       "and an adversarial term", model_config=dict(scale=4, pixel_weight=1.0, feature_weight=1.0,
+                                                     adversarial_weight=1e-2),
+       train=dict(_GAN_TRAIN, epochs=3), quick=_I2I_QUICK, metric="test_psnr_db",
+       reference="Ledig et al. 2017: lower PSNR than SRResNet, sharper (higher MOS)"),
     _R("digits-swap-ae", "swap", "swap-autoencoder", "mnist+digits28",
        "one convolutional encoder, a decoder each for MNIST and scikit-learn's digits: swap the styles",
        # the encoder reads a 14x14 view (encoder_pool=2), 15 epochs with +-1 px shifts: 89.4 % of digits28
@@ -215,6 +262,12 @@ RECIPES = {r.name: r for r in [
        model_config=dict(channels=[16, 32], code=32), train=dict(_AE_TRAIN, epochs=15, augment=1),
        quick=dict(epochs=2), metric="swap_digits28_to_mnist_class_kept_percent", target=90.0,
        reference="the 'deepfake' set-up: shared encoder, one decoder per identity"),
+    _R("digits-cyclegan", "cycle", "cyclegan", "mnist+digits28",
+       "CycleGAN between MNIST and scikit-learn's upsampled digits: unpaired, cycle and identity losses",
+       model_config=dict(width=32, blocks=3), train=dict(_GAN_TRAIN, epochs=2, train_subset=12000),
+       quick=dict(epochs=1, train_subset=1500),
+       metric="translate_digits28_to_mnist_class_kept_percent",
+       reference="Zhu et al. 2017 (photos, paintings); no MNIST figure published"),
 ]}
 
 

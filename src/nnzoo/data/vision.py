@@ -191,6 +191,29 @@ def read_image(path: str | Path, channels: int = 1) -> torch.Tensor:
     return _to_images(a[None])[0]
 
 
+def write_image_grid(images: torch.Tensor, path: str | Path, ncols: int = 8, scale: int = 2, pad: int = 1) -> Path:
+    """Images (N, C, H, W) in [0, 1] -> one PNG, tiled row by row with `pad` grey pixels between, each pixel
+    drawn as a scale x scale block. Written under a temporary name and renamed, so a reader never sees half."""
+    from PIL import Image
+    x = images.detach().float().clamp(0, 1).cpu()
+    n, c, h, w = x.shape
+    ncols = max(1, min(ncols, n))
+    nrows = -(-n // ncols)
+    canvas = torch.full((c, nrows * (h + pad) + pad, ncols * (w + pad) + pad), 0.5)
+    for i in range(n):
+        r, q = divmod(i, ncols)
+        canvas[:, pad + r * (h + pad):pad + r * (h + pad) + h, pad + q * (w + pad):pad + q * (w + pad) + w] = x[i]
+    a = (canvas.permute(1, 2, 0).numpy() * 255).round().astype(np.uint8)
+    a = a.repeat(scale, 0).repeat(scale, 1)
+    im = Image.fromarray(a[:, :, 0] if c == 1 else a)
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    im.save(tmp, format="PNG")
+    tmp.replace(path)
+    return path
+
+
 def load_image_folder(folder: str | Path, val_size=0.1, seed=0, test_size=0.2) -> ImageSplits:
     """`folder/CLASS/*.png`, or `folder/train/CLASS/*` + `folder/test/CLASS/*`. All images one size."""
     folder = Path(folder)

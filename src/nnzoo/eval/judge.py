@@ -52,3 +52,17 @@ def judge_labels(model: torch.nn.Module, x: torch.Tensor, batch: int = 1000) -> 
     """The judge's predicted class of each image (N, 1, 28, 28) in [0, 1]."""
     return torch.cat([model(x[i:i + batch]).argmax(1) for i in range(0, len(x), batch)]) if len(x) else \
         torch.zeros(0, dtype=torch.long)
+
+
+@torch.no_grad()
+def judge_features(model: torch.nn.Module, x: torch.Tensor, batch: int = 1000) -> torch.Tensor:
+    """The judge's last hidden layer (N, 128) for images (N, 1, 28, 28): the features classifier-FID compares."""
+    def feats(xb):
+        return model.head[:-1](model.features(xb))  # every head layer but the class scores
+    return torch.cat([feats(x[i:i + batch]) for i in range(0, len(x), batch)])
+
+
+@torch.no_grad()
+def judge_probs(model: torch.nn.Module, x: torch.Tensor, batch: int = 1000) -> torch.Tensor:
+    """The judge's class probabilities (N, 10)."""
+    return torch.cat([model(x[i:i + batch]).softmax(1) for i in range(0, len(x), batch)])

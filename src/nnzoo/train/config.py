@@ -1,7 +1,7 @@
 """Training settings shared by every recipe. Each field becomes a `key=value` override."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 
 @dataclass
@@ -20,6 +20,9 @@ class TrainConfig:
     """Peak learning rate."""
     momentum: float = 0.9
     """Momentum for sgd / momentum / rmsprop."""
+    betas: list = field(default_factory=lambda: [0.9, 0.999])
+    """Adam / AdamW decay rates (beta1, beta2) of the gradient's running mean and of its square; GAN recipes
+    take DCGAN's [0.5, 0.999], WGAN-GP [0.5, 0.9]."""
     weight_decay: float = 0.0
     """L2 penalty (decoupled for adamw)."""
     schedule: str = "constant"

@@ -12,6 +12,7 @@ import signal
 import sys
 import threading
 import time
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -34,14 +35,42 @@ CKPT_SECONDS = 30.0
 
 
 class Objective(nn.Module):
-    """Routes DDP's forward to model.loss(batch), so gradient all-reduce hooks fire for any model."""
+    """Routes DDP's forward to model.loss(batch[, phase]), so gradient all-reduce hooks fire for any model."""
 
     def __init__(self, model: nn.Module):
         super().__init__()
         self.model = model
 
-    def forward(self, batch):
-        return self.model.loss(batch)
+    def forward(self, batch, phase=None):
+        return self.model.loss(batch) if phase is None else self.model.loss(batch, phase)
+
+
+@dataclass
+class Player:
+    """One optimizer with its schedule and loss scaler. Most models have one; an adversarial model (GANs)
+    names several with `players()` -> {name: parameters}, says which update at a step with `phases(step)`,
+    and computes each one's loss with `loss(batch, phase)`. The loop below is the same for both."""
+    name: str
+    params: list
+    opt: torch.optim.Optimizer
+    sched: object
+    scaler: torch.amp.GradScaler
+
+
+def make_players(model: nn.Module, tcfg: TrainConfig, total: int, device, amp_dtype) -> dict[str, Player]:
+    groups = model.players() if hasattr(model, "players") else {"model": list(model.parameters())}
+    out = {}
+    for name, params in groups.items():
+        params = list(params)
+        opt = make_optimizer(params, tcfg)
+        out[name] = Player(name, params, opt, make_schedule(opt, tcfg, total),
+                           torch.amp.GradScaler(device.type, enabled=amp_dtype == torch.float16))
+    return out
+
+
+def phases_at(model: nn.Module, step: int) -> list:
+    """Which players update at this step, in order (None: the model's single loss)."""
+    return list(model.phases(step)) if hasattr(model, "phases") else [None]
 
 
 class StopOnInterrupt:
@@ -129,24 +158,28 @@ def fit(run_dir: Path, recipe, mcfg, tcfg: TrainConfig, resume: bool = False, ve
     mcfg = task.adapt(mcfg, data)
     seed_everything(tcfg.seed)
     model = registry.create_model(recipe.model, mcfg).to(device)
-    opt = make_optimizer(model.parameters(), tcfg)
+    if hasattr(task, "attach"):  # a frozen helper network the loss reads (SRGAN's feature loss)
+        task.attach(model, data, device)
     n = task.n_train(data)
     if tcfg.train_subset > 0:  # the split is already a seeded shuffle, so its head is a random subset
         n = min(n, tcfg.train_subset)
     batch = min(tcfg.batch_size, n - n % dist.world)
     steps_per_epoch = max(1, n // batch)  # drop the last partial batch: every step sees `batch` examples
     total = tcfg.epochs * steps_per_epoch
-    sched = make_schedule(opt, tcfg, total)
-    scaler = torch.amp.GradScaler(device.type, enabled=amp_dtype == torch.float16)
+    players = make_players(model, tcfg, total, device, amp_dtype)
+    multi = len(players) > 1
 
     step, elapsed, val = 0, 0.0, {}
     if resume:
         ck = checkpoint.latest(run_dir)
         checkpoint.load_into(model, ck)
         state = checkpoint.load_state(ck)
-        opt.load_state_dict(state["optimizer"])
-        sched.load_state_dict(state["scheduler"])
-        scaler.load_state_dict(state["scaler"])
+        for name, p in players.items():
+            # run folders from before adversarial training kept their one optimizer at the top level
+            part = state["players"][name] if "players" in state else state
+            p.opt.load_state_dict(part["optimizer"])
+            p.sched.load_state_dict(part["scheduler"])
+            p.scaler.load_state_dict(part["scaler"])
         set_rng_state(state["rng"])
         step, elapsed, val = int(state["step"]), float(state["elapsed"]), dict(state.get("val", {}))
     else:
@@ -158,13 +191,16 @@ def fit(run_dir: Path, recipe, mcfg, tcfg: TrainConfig, resume: bool = False, ve
 
     net = Objective(model)
     if dist.active:
-        net = nn.parallel.DistributedDataParallel(net, device_ids=[device.index] if device.type == "cuda" else None)
+        # an adversarial phase leaves the other player's weights out of its graph
+        net = nn.parallel.DistributedDataParallel(net, device_ids=[device.index] if device.type == "cuda" else None,
+                                                  find_unused_parameters=multi)
     log = MetricLogger(run_dir if dist.main else None, tcfg.tensorboard, elapsed)
 
     def save() -> None:
         if dist.main:
             checkpoint.save(run_dir, model, {
-                "optimizer": opt.state_dict(), "scheduler": sched.state_dict(), "scaler": scaler.state_dict(),
+                "players": {name: {"optimizer": p.opt.state_dict(), "scheduler": p.sched.state_dict(),
+                                   "scaler": p.scaler.state_dict()} for name, p in players.items()},
                 "rng": rng_state(), "step": step, "elapsed": log.elapsed(), "val": val}, step)
 
     # a GPU sync per step would cost throughput: check the loss there every log interval
@@ -172,7 +208,8 @@ def fit(run_dir: Path, recipe, mcfg, tcfg: TrainConfig, resume: bool = False, ve
     stop = StopOnInterrupt()
     bar = progress(total * batch, step * batch, desc=recipe.name, unit=getattr(task, "unit", "example"), enabled=verbose and dist.main)
     parts: dict[str, torch.Tensor] = {}
-    count, this_call, last_save = 0, 0, time.time()
+    counts: dict[str, int] = {}
+    this_call, last_save = 0, time.time()
     budget = tcfg.time_limit * 60.0  # seconds; 0: no limit
     out_of_time = False
     try:
@@ -185,40 +222,54 @@ def fit(run_dir: Path, recipe, mcfg, tcfg: TrainConfig, resume: bool = False, ve
                 idx = order[i * batch:(i + 1) * batch][dist.rank::dist.world]
                 model.train()
                 b = task.batch(data, idx, device, train=True, cfg=tcfg)
-                with autocast(device, amp_dtype):
-                    out = net(b)
-                loss = out["loss"]
-                if (step + 1) % check_every == 0 and not torch.isfinite(loss.detach()).all():
-                    where = checkpoint.latest(run_dir).name if (run_dir / "checkpoints" / "latest").exists() else "none"
-                    raise TrainingDiverged(f"loss became {loss.item()} at step {step + 1} (epoch {epoch + 1}); "
-                                           f"last good checkpoint: {where}; try a lower lr= or grad_clip=1")
-                opt.zero_grad(set_to_none=True)
-                scaler.scale(loss).backward()
-                if tcfg.grad_clip > 0:
-                    scaler.unscale_(opt)
-                    nn.utils.clip_grad_norm_(model.parameters(), tcfg.grad_clip)
-                scaler.step(opt)
-                scaler.update()
+                for phase in phases_at(model, step):
+                    p = players["model" if phase is None else phase]
+                    with autocast(device, amp_dtype):
+                        out = net(b, phase)
+                    loss = out["loss"]
+                    if (step + 1) % check_every == 0 and not torch.isfinite(loss.detach()).all():
+                        where = checkpoint.latest(run_dir).name if (run_dir / "checkpoints" / "latest").exists() else "none"
+                        raise TrainingDiverged(f"loss became {loss.item()} at step {step + 1} (epoch {epoch + 1}); "
+                                               f"last good checkpoint: {where}; try a lower lr= or grad_clip=1")
+                    # every gradient, not just this player's: the generator's loss also reaches the critic's weights
+                    model.zero_grad(set_to_none=True)
+                    p.scaler.scale(loss).backward()
+                    if tcfg.grad_clip > 0:
+                        p.scaler.unscale_(p.opt)
+                        nn.utils.clip_grad_norm_(p.params, tcfg.grad_clip)
+                    p.scaler.step(p.opt)
+                    p.scaler.update()
+                    if hasattr(model, "after_step"):  # e.g. WGAN's weight clipping
+                        model.after_step(phase)
+                    for k, v in out.items():
+                        if v.ndim == 0:
+                            key = f"loss_{phase}" if multi and k == "loss" else k
+                            parts[key] = parts.get(key, 0.0) + v.detach().float()
+                            counts[key] = counts.get(key, 0) + 1
                 if budget:
                     # the schedule anneals by the clock; processes share the mean clock so they stop on the same step
                     used = all_mean(log.elapsed() / budget, dist)
-                    sched.lr_lambdas[0].clock = used
+                    for p in players.values():
+                        p.sched.lr_lambdas[0].clock = used
                     out_of_time = used >= 1.0
-                sched.step()
+                for p in players.values():
+                    if multi:  # a generator that waits n_critic steps for its first update: expected, not a bug
+                        with warnings.catch_warnings():
+                            warnings.filterwarnings("ignore", message=r"Detected call of `lr_scheduler.step\(\)`")
+                            p.sched.step()
+                    else:
+                        p.sched.step()
                 step += 1
                 this_call += 1
-                for k, v in out.items():
-                    if v.ndim == 0:
-                        parts[k] = parts.get(k, 0.0) + v.detach().float()
-                count += 1
                 bar.update(batch)
                 if step % tcfg.log_every == 0 or step == total:
                     ep = step / steps_per_epoch
                     for k, v in parts.items():
-                        log.log(step, ep, "train", k, float(v) / count)
-                    log.log(step, ep, "train", "lr", sched.get_last_lr()[0])
-                    bar.set_postfix(loss=f"{float(parts['loss']) / count:.4f}", refresh=False)
-                    parts, count = {}, 0
+                        log.log(step, ep, "train", k, float(v) / counts[k])
+                    log.log(step, ep, "train", "lr", next(iter(players.values())).sched.get_last_lr()[0])
+                    bar.set_postfix({k: f"{float(v) / counts[k]:.4f}" for k, v in parts.items()
+                                     if k.startswith("loss")}, refresh=False)
+                    parts, counts = {}, {}
                 if tcfg.ckpt_every and step % tcfg.ckpt_every == 0:
                     save()
                 if (stop.requested or (tcfg.stop_after and this_call >= tcfg.stop_after)) and step < total:
@@ -230,6 +281,8 @@ def fit(run_dir: Path, recipe, mcfg, tcfg: TrainConfig, resume: bool = False, ve
             for k, v in val.items():
                 log.log(step, step / steps_per_epoch, "val", k, v)
             bar.set_postfix({f"val_{k}": f"{v:.4f}" for k, v in val.items()}, refresh=False)
+            if hasattr(task, "after_epoch") and dist.main:  # e.g. a GAN's sample grid from fixed noise
+                task.after_epoch(model, data, run_dir, step // steps_per_epoch, device)
             # checkpoint at an epoch's end, but not more than twice a minute: on small data sets writing
             # every epoch would cost more than the epoch itself
             if step == total or out_of_time or time.time() - last_save >= CKPT_SECONDS:

@@ -10,12 +10,15 @@ from .config import TrainConfig
 
 
 def make_optimizer(params, cfg: TrainConfig) -> torch.optim.Optimizer:
+    betas = tuple(cfg.betas)
+    if len(betas) != 2 or not all(0 <= b < 1 for b in betas):
+        raise UserError(f"betas={list(betas)}: give two numbers in [0, 1), e.g. betas=[0.5,0.999]")
     makers = {
         "sgd": lambda: torch.optim.SGD(params, lr=cfg.lr, weight_decay=cfg.weight_decay),
         "momentum": lambda: torch.optim.SGD(params, lr=cfg.lr, momentum=cfg.momentum, nesterov=True,
                                             weight_decay=cfg.weight_decay),
-        "adam": lambda: torch.optim.Adam(params, lr=cfg.lr, weight_decay=cfg.weight_decay),
-        "adamw": lambda: torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay),
+        "adam": lambda: torch.optim.Adam(params, lr=cfg.lr, betas=betas, weight_decay=cfg.weight_decay),
+        "adamw": lambda: torch.optim.AdamW(params, lr=cfg.lr, betas=betas, weight_decay=cfg.weight_decay),
         "adadelta": lambda: torch.optim.Adadelta(params, lr=cfg.lr, weight_decay=cfg.weight_decay),
         "rmsprop": lambda: torch.optim.RMSprop(params, lr=cfg.lr, momentum=cfg.momentum,
                                                weight_decay=cfg.weight_decay),
