@@ -137,6 +137,10 @@ def cmd_predict(args) -> int:
     doc = runs.read_config(Path(args.run_dir))
     if hasattr(task, "predict_texts"):  # a task that reads sentences takes the arguments as the text itself
         preds = task.predict_texts(model, mcfg, doc, args.files)
+    elif not hasattr(task, "predict_files"):
+        hint = "draw samples with: nnzoo sample " + str(args.run_dir) if hasattr(task, "sample_images") else \
+            "use nnzoo eval " + str(args.run_dir)
+        raise UserError(f"{args.run_dir} is a {recipe.name} run, which takes no input files; {hint}")
     else:
         for f in args.files:
             if not Path(f).is_file():

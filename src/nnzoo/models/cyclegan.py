@@ -18,6 +18,8 @@ from dataclasses import dataclass
 import torch
 import torch.nn as nn
 
+from .gan import shared_fake
+
 
 @dataclass
 class CycleGANConfig:
@@ -107,7 +109,7 @@ class CycleGAN(nn.Module):
     def loss(self, batch, phase: str = "generator") -> dict:
         x, _, src = batch
         a, b = x[src == 0] * 2 - 1, x[src == 1] * 2 - 1  # the two halves, on tanh's scale
-        fake_b, fake_a = self.g_ab(a), self.g_ba(b)
+        fake_b, fake_a = shared_fake(self, phase, x, lambda: (self.g_ab(a), self.g_ba(b)))
         if phase == "critic":
             # L_D = 1/2 [(D(real) - 1)^2 + D(fake)^2] per domain
             loss_a = 0.5 * (lsgan(self.d_a(a), 1.0) + lsgan(self.d_a(fake_a.detach()), 0.0))

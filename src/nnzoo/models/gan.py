@@ -53,6 +53,20 @@ class GANConfig:
     """mlp: dropout in the discriminator's hidden layers (slows it down so G can keep up)."""
 
 
+def shared_fake(model: nn.Module, phase: str, key: torch.Tensor, make):
+    """The generator's output for one batch, made once per training step: the critic phase keeps it (its own
+    loss reads it detached, so the generator's graph survives) and the generator phase that follows on the same
+    batch reuses it, as a hand-written GAN loop does, instead of running the generator a second time."""
+    cached = getattr(model, "_fake_cache", None)
+    model._fake_cache = None
+    if phase != "critic" and cached is not None and cached[0] is key:
+        return cached[1]
+    fake = make()
+    if phase == "critic" and model.training and torch.is_grad_enabled():
+        model._fake_cache = (key, fake)
+    return fake
+
+
 def init_dcgan(m: nn.Module) -> None:
     """Radford et al.: every weight from N(0, 0.02); batch-norm scales from N(1, 0.02)."""
     if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d, nn.Linear)):
@@ -229,9 +243,8 @@ class GAN(nn.Module):
         x, y = batch
         real = x * 2 - 1  # [0, 1] -> tanh's [-1, 1]
         cond = self.one_hot(y)
-        z = self.noise(len(x), x.device)
         # fake samples carry the batch's classes, so a conditional critic sees real and fake of the same mix
-        fake = self.generate_raw(z, y)
+        fake = shared_fake(self, phase, x, lambda: self.generate_raw(self.noise(len(x), x.device), y))
         if phase == "critic":
             fake = fake.detach()  # the critic's update leaves G alone
             s_real, s_fake = self.critic(real, cond), self.critic(fake, cond)

@@ -18,6 +18,8 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from .gan import shared_fake
+
 
 @dataclass
 class Pix2PixConfig:
@@ -133,7 +135,7 @@ class Pix2Pix(nn.Module):
     def loss(self, batch, phase: str = "generator") -> dict:
         x = batch[0]
         src, real = self.degrade(x) * 2 - 1, x * 2 - 1
-        fake = self.generator(src)
+        fake = shared_fake(self, phase, x, lambda: self.generator(src))
         if phase == "critic":
             s_real, s_fake = self.critic(src, real), self.critic(src, fake.detach())
             # L_D = 1/2 [-log D(x, y) - log(1 - D(x, G(x)))], averaged over patches (the paper halves it)

@@ -19,7 +19,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from .gan import DCCritic, GANConfig
+from .gan import DCCritic, GANConfig, shared_fake
 
 
 @dataclass
@@ -121,7 +121,7 @@ class SRGAN(nn.Module):
     def loss(self, batch, phase: str = "generator") -> dict:
         x = batch[0]
         lr, real = self.degrade(x) * 2 - 1, x * 2 - 1
-        fake = self.generator(lr)
+        fake = shared_fake(self, phase, x, lambda: self.generator(lr))
         if phase == "critic":
             s_real, s_fake = self.critic(real), self.critic(fake.detach())
             loss = (F.binary_cross_entropy_with_logits(s_real, torch.ones_like(s_real))

@@ -21,7 +21,7 @@ from matplotlib.patches import Rectangle
 from matplotlib.ticker import MaxNLocator, PercentFormatter
 
 __all__ = ["learning_curves", "confusion_matrix", "misclassified", "sentences", "filters", "feature_maps",
-           "attention_maps", "image_grids", "code_table", "plot_run", "PLOT_FILES"]
+           "attention_maps", "image_grids", "code_table", "class_shares", "plot_run", "PLOT_FILES"]
 
 WIDTH_IN = 9.0  # at DPI 100: 900 px wide
 DPI = 100
@@ -32,7 +32,9 @@ MAX_FILTERS = 64
 MAX_CHANNELS = 16
 MAX_EXTRA_PANELS = 4
 PANEL_TITLES = {"loss": "Loss", "accuracy": "Accuracy", "lr": "Learning rate", "grad_norm": "Gradient norm",
-                "ppl": "Perplexity", "perplexity": "Perplexity", "throughput": "Throughput"}
+                "ppl": "Perplexity", "perplexity": "Perplexity", "throughput": "Throughput",
+                "d(x) and d(g(z))": "D(x) and D(G(z))", "fid_classifier": "Classifier-FID of samples (lower is better)",
+                "fid_pixels": "Pixel-FID of samples (lower is better)"}
 
 
 # ----------------------------------------------------------------------------------------------- reading
@@ -127,6 +129,8 @@ def _ema(values: np.ndarray, weight: float) -> np.ndarray:
 
 def _panel_kind(name: str) -> str:
     low = name.lower()
+    if low in ("d_real", "d_fake"):  # a GAN's discriminator on real and generated images, in one panel
+        return "D(x) and D(G(z))"
     if "loss" in low:
         return "loss"
     if "acc" in low:
@@ -173,12 +177,16 @@ def learning_curves(run_dir, out_png=None) -> Path | None:
         keys = sorted(panels[kind], key=lambda k: (split_rank.get(k[0], 9), k[0], k[1]))
         all_vals = []
         extra_color = iter(OTHER_COLORS * 4)
+        used_splits: set[str] = set()
         for split, name in keys:
             pts = sorted(series[(split, name)])
             x = np.array([p[0] for p in pts], dtype=float)
             y = np.array([p[1] for p in pts], dtype=float)
             all_vals.append(y)
-            color = SPLIT_COLORS.get(split) or next(extra_color)
+            # a second series of one split in a panel (a GAN's two losses) takes its own colour
+            color = SPLIT_COLORS.get(split) if split not in used_splits else None
+            color = color or next(extra_color)
+            used_splits.add(split)
             label = f"{split} {name}"
             if split == "train" and len(y) > 20:
                 ax.plot(x, y, color=color, alpha=0.25, lw=0.8, label=f"{label} (raw)")
@@ -232,6 +240,31 @@ def learning_curves(run_dir, out_png=None) -> Path | None:
         ax.set_visible(False)
     fig.suptitle(f"Learning curves: {_run_label(run_dir)}", fontsize=13, y=1 - 0.3 / height, va="center")
     return _save(fig, _out(run_dir, out_png, "learning_curves.png"))
+
+
+# ------------------------------------------------------------------------------------ mode coverage
+def class_shares(run_dir, out_png=None) -> Path | None:
+    """A generator's samples by the class the MNIST judge reads in them (eval.json `class_shares_percent`),
+    against the 10 % of a perfectly even generator and the 5-15 % band: a collapsed GAN shows a few tall bars."""
+    run_dir = Path(run_dir)
+    shares = _read_json(run_dir / "eval.json").get("class_shares_percent")
+    if not isinstance(shares, list) or not shares:
+        return None
+    k = len(shares)
+    fig = Figure(figsize=(6.0, 3.2))
+    ax = fig.add_axes((0.12, 0.16, 0.84, 0.68))
+    inside = [5 <= v <= 15 for v in shares]
+    ax.bar(range(k), shares, color=[SPLIT_COLORS["train"] if ok else OTHER_COLORS[0] for ok in inside])
+    ax.axhspan(5, 15, color="0.85", zorder=0, label="5-15 %")
+    ax.axhline(100 / k, color="0.3", ls="--", lw=1, label=f"{100 / k:.0f} % (even)")
+    ax.set_xticks(range(k), [str(i) for i in range(k)])
+    ax.set_xlabel("class read by nnzoo's MNIST classifier")
+    ax.set_ylabel("% of samples")
+    ax.legend(fontsize=8, frameon=False)
+    for side in ("top", "right"):
+        ax.spines[side].set_visible(False)
+    fig.suptitle(f"Mode coverage: {_run_label(run_dir)}", fontsize=11)
+    return _save(fig, _out(run_dir, out_png, "class_shares.png"))
 
 
 # ------------------------------------------------------------------------------------ confusion matrix
@@ -652,6 +685,7 @@ PLOT_FILES = {
     "feature_maps.png": feature_maps,
     "attention.png": attention_maps,
     "codes.png": code_table,
+    "class_shares.png": class_shares,
 }
 
 

@@ -122,6 +122,8 @@ class Task:
             figures["fid_floor_train_vs_test_pixels"] = round(
                 frechet_distance(self.features(None, data.train_x[:N_SAMPLES]), f_real), 3)
         else:
+            figures["fid_features"] = ("the last hidden layer (128 units) of nnzoo's MNIST classifier, not Inception-v3: "
+                                       "compare with the floor below, not with published FIDs")
             figures["test_fid_classifier"] = round(frechet_distance(f_fake, f_real), 3)
             figures["fid_floor_train_vs_test_classifier"] = round(
                 frechet_distance(self.features(judge, data.train_x[:N_SAMPLES]), f_real), 3)
