@@ -260,3 +260,19 @@ def test_class_shares_figure(tmp_path):
     (tmp_path / "eval.json").write_text(json.dumps({"class_shares_percent": [18, 7, 5.5, 8, 3.5, 11, 11, 14, 7, 15]}))
     out = class_shares(tmp_path)
     assert out.name == "class_shares.png" and out.stat().st_size > 1000
+
+
+def test_averaged_generator_follows_with_warm_up():
+    m = GAN(GANConfig(in_shape=(1, 8, 8), width=4, latent=8, ema=0.999))
+    with torch.no_grad():
+        for p in m.generator_ema.parameters():
+            p.zero_()
+        for p in m.generator.parameters():
+            p.fill_(1.0)
+    m.after_step("critic")  # only a generator update moves the average
+    assert all(float(p.abs().max()) == 0 for p in m.generator_ema.parameters())
+    m.after_step("generator")  # t = 0: d = min(0.999, 1/10) = 0.1, so w_ema = 0.9
+    assert all(torch.allclose(p, torch.full_like(p, 0.9)) for p in m.generator_ema.parameters())
+    z = torch.randn(3, 8)
+    m.eval()
+    assert torch.allclose(m.generate(z), (m.generator_ema(z) + 1) / 2)

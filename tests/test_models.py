@@ -64,6 +64,8 @@ class TestEveryModel:
             model.zero_grad()
             (model.loss(batch) if phase is None else model.loss(batch, phase))["loss"].backward()
             opts[phase].step()
+            if hasattr(model, "after_step"):  # as the loop does: e.g. a GAN's averaged generator follows
+                model.after_step(phase)
         after = dict(model.named_parameters())
         unchanged = [k for k, p in after.items() if torch.equal(before[k], p)]
         assert unchanged == []
