@@ -36,7 +36,10 @@ class GANConfig:
     hidden: list = field(default_factory=lambda: [256, 512, 1024])
     """mlp: the generator's hidden widths; the discriminator uses the first two, reversed (512, 256)."""
     width: int = 32
-    """dcgan: channels of the critic's first layer and the generator's last hidden one; doubled per level."""
+    """dcgan: channels of the critic's first layer (doubled at the next); also the generator's unless
+    generator_width is set."""
+    generator_width: int = 0
+    """dcgan: channels of the generator's last hidden layer (doubled per level towards z); 0: width."""
     conditional: bool = False
     """Give both networks the class: G(z, y), D(x, y); sampling then takes a class (cGAN)."""
     objective: str = "nonsaturating"
@@ -152,7 +155,7 @@ class DCGenerator(nn.Module):
         if h % 4 or w % 4:
             raise ValueError(f"dcgan needs image sides that are multiples of 4, got {h}x{w}; use arch=mlp")
         zdim = cfg.latent + (cfg.n_classes if cfg.conditional else 0)
-        k = cfg.width
+        k = cfg.generator_width or cfg.width
         self.net = nn.Sequential(
             nn.ConvTranspose2d(zdim, 4 * k, (h // 4, w // 4), 1, 0, bias=False), nn.BatchNorm2d(4 * k), nn.ReLU(True),
             nn.ConvTranspose2d(4 * k, 2 * k, 4, 2, 1, bias=False), nn.BatchNorm2d(2 * k), nn.ReLU(True),
