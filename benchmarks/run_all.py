@@ -3,7 +3,7 @@ the engine-overhead comparison. Prints one JSON line per result and writes runs/
 
     python benchmarks/run_all.py [--only mnist-cnn digits-cnn cells overhead ...]
 
-About 5 hours on 2 CPU cores: the three 30-minute character models (pycode-lstm alone, and the LSTM / GRU /
+About 6.5 hours on 2 CPU cores: the three 30-minute character models (pycode-lstm alone, and the LSTM / GRU /
 RNN comparison `cells`), the translation and sentiment runs and the 20-minute VAE are most of it.
 """
 from __future__ import annotations
@@ -67,6 +67,21 @@ def main() -> None:
     if want("ae-compare") and (out / "mnist-ae").exists() and (out / "mnist-conv-ae").exists():
         run([sys.executable, "benchmarks/ae_compare.py", str(out / "mnist-ae"), str(out / "mnist-conv-ae"),
              "--out", str(out / "ae_compare.png")])
+    if want("gan-figures"):  # the comparisons the GAN issue asks for, from the runs above
+        have = lambda *names: all((out / n).exists() for n in names)
+        if have("mnist-pix2pix-l1", "mnist-pix2pix"):
+            run([sys.executable, "benchmarks/gan_compare.py", str(out / "mnist-pix2pix-l1"), str(out / "mnist-pix2pix"),
+                 "--labels", "L1 alone", "L1 + GAN", "--out", str(out / "pix2pix_l1_vs_gan.png")])
+        if have("mnist-srresnet", "mnist-srgan"):
+            run([sys.executable, "benchmarks/gan_compare.py", str(out / "mnist-srresnet"), str(out / "mnist-srgan"),
+                 "--labels", "SRResNet", "SRGAN", "--out", str(out / "sr_compare.png")])
+        seeds = [n for n in ("mnist-wgan-gp", "mnist-wgan-gp-seed1", "mnist-wgan-gp-seed2") if have(n)]
+        if len(seeds) > 1:
+            _, js = run([sys.executable, "benchmarks/gan_seeds.py", *[str(out / n) for n in seeds],
+                         "--out", str(out / "wgan_gp_seeds.png")])
+            res = {"name": "wgan-gp-seeds", "command": "python benchmarks/gan_seeds.py ...", **json.loads(js)}
+            results.append(res)
+            print(json.dumps(res), flush=True)
     for e in EXPERIMENTS:
         if not want(e):
             continue

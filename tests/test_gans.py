@@ -276,3 +276,8 @@ def test_averaged_generator_follows_with_warm_up():
     z = torch.randn(3, 8)
     m.eval()
     assert torch.allclose(m.generate(z), (m.generator_ema(z) + 1) / 2)
+
+
+def test_generator_width_is_the_generators_own():
+    m = GAN(GANConfig(in_shape=(1, 8, 8), width=4, generator_width=8, latent=8))
+    assert m.generator.net[0].out_channels == 32 and m.critic.net[0].out_channels == 8  # 4 x 8 and 2 x 4

@@ -34,8 +34,10 @@ def write_run(run, artifacts=True, metrics=True, k=10, rng=None):
                           {"step": step, "epoch": e, "split": "train", "name": "lr", "value": 1e-3 / e, "time": 1.0}]
         text = "\n".join(json.dumps(r) for r in lines) + "\n{torn line\n"
         (run / "metrics.jsonl").write_text(text)
-    (run / "eval.json").write_text(json.dumps({"test_accuracy": 0.97, "test_accuracy_percent": 97.0,
-                                               "test_loss": 0.09}))
+    figures = {"test_accuracy": 0.97, "test_accuracy_percent": 97.0, "test_loss": 0.09}
+    if artifacts:  # with the pictures' data, a generator's class histogram too
+        figures["class_shares_percent"] = [10.0] * 10
+    (run / "eval.json").write_text(json.dumps(figures))
     if artifacts:
         cm = rng.integers(0, 5, (k, k)) + np.diag(rng.integers(50, 100, k))
         np.savez(run / "artifacts.npz", confusion=cm.astype(np.int64),
@@ -105,6 +107,7 @@ def test_missing_keys_skip_their_figures_only(tmp_path):
         art.pop(key)
     np.savez(run / "artifacts.npz", **art)
     (run / "metrics.jsonl").unlink()
+    (run / "eval.json").write_text(json.dumps({"test_accuracy": 0.97}))  # no class histogram either
     names = sorted(p.name for p in plot_run(run))
     assert names == ["confusion.png"]
     assert not (run / "filters.png").exists() and not (run / "feature_maps.png").exists()

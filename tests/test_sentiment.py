@@ -208,4 +208,4 @@ def test_predict_sentences(nnzoo_cli, run):
 def test_predict_unknown_words_and_wrong_commands(nnzoo_cli, run):
     one_error_line(*nnzoo_cli("predict", run, "qwxz blorft"), "none of the words of 'qwxz blorft'")
     one_error_line(*nnzoo_cli("predict", run, ""), "none of the words")
-    one_error_line(*nnzoo_cli("sample", run), "not a language model")
+    one_error_line(*nnzoo_cli("sample", run), "which generates nothing")
