@@ -26,14 +26,19 @@ from nnzoo.train.loop import epoch_order, fit
 from nnzoo.train.optim import make_optimizer, make_schedule
 
 
-def bare_loop(recipe, mcfg, tcfg) -> float:
-    """What a user would write by hand: shuffle, slice, forward, backward, step; validate at the end."""
-    t0 = time.perf_counter()
+def build(recipe, mcfg, tcfg):
+    """Data, model and task as a script would make them (inside the timed region, as fit() does)."""
     task = registry.get_task(recipe.task)
     data = task.load(tcfg)
     mcfg = task.adapt(mcfg, data)
     torch.manual_seed(tcfg.seed)
-    model = registry.create_model(recipe.model, mcfg)
+    return task, data, mcfg, registry.create_model(recipe.model, mcfg)
+
+
+def bare_loop(recipe, mcfg, tcfg) -> float:
+    """What a user would write by hand: shuffle, slice, forward, backward, step; validate at the end."""
+    t0 = time.perf_counter()
+    task, data, mcfg, model = build(recipe, mcfg, tcfg)
     opt = make_optimizer(model.parameters(), tcfg)
     n, b = len(data.train_x), tcfg.batch_size
     steps = n // b
@@ -60,11 +65,7 @@ def bare_loop(recipe, mcfg, tcfg) -> float:
 def bare_gan_loop(recipe, mcfg, tcfg) -> float:
     """The hand-written GAN loop (pytorch/examples dcgan/main.py), with the engine's validation FID pass."""
     t0 = time.perf_counter()
-    task = registry.get_task(recipe.task)
-    data = task.load(tcfg)
-    mcfg = task.adapt(mcfg, data)
-    torch.manual_seed(tcfg.seed)
-    model = registry.create_model(recipe.model, mcfg)
+    task, data, mcfg, model = build(recipe, mcfg, tcfg)
     opt_d, opt_g = make_optimizer(list(model.critic.parameters()), tcfg), make_optimizer(
         list(model.generator.parameters()), tcfg)
     n, b = min(len(data.train_x), tcfg.train_subset or len(data.train_x)), tcfg.batch_size

@@ -281,3 +281,14 @@ def test_averaged_generator_follows_with_warm_up():
 def test_generator_width_is_the_generators_own():
     m = GAN(GANConfig(in_shape=(1, 8, 8), width=4, generator_width=8, latent=8))
     assert m.generator.net[0].out_channels == 32 and m.critic.net[0].out_channels == 8  # 4 x 8 and 2 x 4
+
+
+def test_critic_dropout_only_when_asked_keeps_weight_names():
+    plain = GAN(GANConfig(in_shape=(1, 8, 8), width=4, latent=8))
+    noisy = GAN(GANConfig(in_shape=(1, 8, 8), width=4, latent=8, dropout=0.3))
+    assert not any(isinstance(m, nn.Dropout) for m in plain.critic.modules())
+    assert any(isinstance(m, nn.Dropout) for m in noisy.critic.modules())
+    # a run trained before critic dropout existed still loads: the same names without it
+    assert [k for k in plain.state_dict() if k.startswith("critic.")] == ["critic.net.0.weight", "critic.net.0.bias",
+        "critic.net.2.weight", "critic.net.3.weight", "critic.net.3.bias", "critic.net.3.running_mean",
+        "critic.net.3.running_var", "critic.net.3.num_batches_tracked", "critic.net.5.weight", "critic.net.5.bias"]

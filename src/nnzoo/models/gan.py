@@ -54,7 +54,7 @@ class GANConfig:
     critic_norm: str = "batch"
     """Normalisation inside the critic: batch, layer (per sample, for the gradient penalty) or none."""
     dropout: float = 0.0
-    """mlp: dropout in the discriminator's hidden layers (slows it down so G can keep up)."""
+    """Dropout after each of the critic's hidden layers (slows it down so G can keep up; 0 turns it off)."""
     ema: float = 0.999
     """Sample from an exponential moving average of the generator's weights (Yazıcı et al. 2019), updated after
     every generator step: w_ema <- d w_ema + (1 - d) w with d = min(ema, (1 + t) / (10 + t)) at update t, so
@@ -74,6 +74,21 @@ def shared_fake(model: nn.Module, phase: str, key: torch.Tensor, make):
     if phase == "critic" and model.training and torch.is_grad_enabled():
         model._fake_cache = (key, fake)
     return fake
+
+
+class OptionalCritic(nn.Module):
+    """A generator trained on its own loss, with a critic only when an adversarial term is asked for (pix2pix's
+    L1 baseline, SRResNet): one player, or two taking turns."""
+    generator: nn.Module
+    critic: nn.Module | None
+
+    def players(self) -> dict:
+        if self.critic is None:
+            return {"generator": self.generator.parameters()}
+        return {"critic": self.critic.parameters(), "generator": self.generator.parameters()}
+
+    def phases(self, step: int) -> list[str]:
+        return ["generator"] if self.critic is None else ["critic", "generator"]
 
 
 def init_dcgan(m: nn.Module) -> None:
@@ -175,10 +190,12 @@ class DCCritic(nn.Module):
         c, h, w = cfg.in_shape
         c_in = c + (cfg.n_classes if cfg.conditional else 0)
         k = cfg.width
+        # no module at all without dropout, so the weights' names stay those of runs trained before it existed
+        drop = [nn.Dropout(cfg.dropout)] if cfg.dropout > 0 else []
         self.net = nn.Sequential(
-            nn.Conv2d(c_in, 2 * k, 4, 2, 1), nn.LeakyReLU(0.2, True),
+            nn.Conv2d(c_in, 2 * k, 4, 2, 1), nn.LeakyReLU(0.2, True), *drop,
             nn.Conv2d(2 * k, 4 * k, 4, 2, 1, bias=cfg.critic_norm == "none"), critic_norm(cfg.critic_norm, 4 * k),
-            nn.LeakyReLU(0.2, True),
+            nn.LeakyReLU(0.2, True), *drop,
             nn.Conv2d(4 * k, 1, (h // 4, w // 4)))
 
     def forward(self, x: torch.Tensor, cond: torch.Tensor | None = None) -> torch.Tensor:

@@ -18,7 +18,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from .gan import shared_fake
+from .gan import OptionalCritic, shared_fake
 
 
 @dataclass
@@ -105,7 +105,7 @@ class PatchGAN(nn.Module):
         return self.net(torch.cat([src, img], 1))  # B, 1, H/4, W/4
 
 
-class Pix2Pix(nn.Module):
+class Pix2Pix(OptionalCritic):
     def __init__(self, cfg: Pix2PixConfig):
         super().__init__()
         if cfg.source not in SOURCES:
@@ -115,14 +115,6 @@ class Pix2Pix(nn.Module):
         self.cfg = cfg
         self.generator = UNet(cfg)
         self.critic = PatchGAN(cfg) if cfg.gan_weight > 0 else None
-
-    def players(self) -> dict:
-        if self.critic is None:
-            return {"generator": self.generator.parameters()}
-        return {"critic": self.critic.parameters(), "generator": self.generator.parameters()}
-
-    def phases(self, step: int) -> list[str]:
-        return ["generator"] if self.critic is None else ["critic", "generator"]
 
     def degrade(self, x: torch.Tensor) -> torch.Tensor:
         """The generator's input for clean images x in [0, 1]."""

@@ -19,7 +19,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from .gan import DCCritic, GANConfig, shared_fake
+from .gan import DCCritic, GANConfig, OptionalCritic, shared_fake
 
 
 @dataclass
@@ -78,7 +78,7 @@ class SRResNet(nn.Module):
         return self.tail(self.up(h))  # B, C, H, W, on the [-1, 1] scale (not squashed)
 
 
-class SRGAN(nn.Module):
+class SRGAN(OptionalCritic):
     def __init__(self, cfg: SRConfig):
         super().__init__()
         c, h, w = cfg.in_shape
@@ -95,14 +95,6 @@ class SRGAN(nn.Module):
         for p in net.parameters():
             p.requires_grad_(False)
         self._features = [net.eval()]
-
-    def players(self) -> dict:
-        if self.critic is None:
-            return {"generator": self.generator.parameters()}
-        return {"critic": self.critic.parameters(), "generator": self.generator.parameters()}
-
-    def phases(self, step: int) -> list[str]:
-        return ["generator"] if self.critic is None else ["critic", "generator"]
 
     def degrade(self, x: torch.Tensor) -> torch.Tensor:
         """High-resolution images in [0, 1] -> the low-resolution input (antialiased bicubic, as in the paper)."""

@@ -18,10 +18,11 @@ import dataclasses
 import numpy as np
 import torch
 
-from ..data import load_images, write_image_grid
+from ..data import write_image_grid
 from ..errors import UserError
 from ..eval.judge import judge_features, judge_probs, mnist_judge
 from ..eval.metrics import frechet_distance, inception_score
+from .reconstruct import ImageTask
 
 N_SAMPLES = 10_000  # samples behind every test figure (the histogram size)
 N_VAL = 2_000  # samples behind the per-epoch validation FID
@@ -59,29 +60,15 @@ def slerp(a: torch.Tensor, b: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
     return (torch.sin((1 - t) * omega) / so)[:, None] * a + (torch.sin(t * omega) / so)[:, None] * b
 
 
-class Task:
+class Task(ImageTask):
     kind = "generation"
-    unit = "img"
+    needs = "a GAN learns images in [0, 1]"
 
     def __init__(self):
         self._judge = None
 
-    def load(self, tcfg):
-        data = load_images(tcfg.data, seed=0, val_size=tcfg.val_size)
-        x = data.train_x
-        if len(x) and (float(x.min()) < 0 or float(x.max()) > 1):
-            raise UserError(f"{tcfg.data}: pixels range over [{float(x.min()):.3g}, {float(x.max()):.3g}]; "
-                            "a GAN learns images in [0, 1]: rescale them")
-        return data
-
     def adapt(self, mcfg, data):
         return dataclasses.replace(mcfg, in_shape=tuple(data.shape), n_classes=len(data.classes))
-
-    def n_train(self, data) -> int:
-        return len(data.train_x)
-
-    def batch(self, data, idx, device, train: bool, cfg):
-        return data.train_x[idx].to(device, non_blocking=True), data.train_y[idx].to(device, non_blocking=True)
 
     # -- features the scores compare -------------------------------------------------------------------------
     def judge(self, data):

@@ -12,16 +12,14 @@ The test report puts every output beside its target, as the papers' tables do:
 """
 from __future__ import annotations
 
-import dataclasses
-
 import numpy as np
 import torch
 
-from ..data import load_images, read_image, write_image_grid
+from ..data import read_image, write_image_grid
 from ..errors import UserError
 from ..eval.judge import judge_features, judge_labels, mnist_judge
 from ..eval.metrics import frechet_distance, ssim
-from .reconstruct import EVAL_BATCH, psnr_db
+from .reconstruct import EVAL_BATCH, ImageTask, psnr_db
 
 JUDGE_SHAPE = (1, 28, 28)
 SHOWN = 12
@@ -34,26 +32,9 @@ def translate_all(model, src: torch.Tensor, device) -> torch.Tensor:
                       for i in range(0, len(src), EVAL_BATCH)])
 
 
-class Task:
+class Task(ImageTask):
     kind = "image to image"
-    unit = "img"
-
-    def load(self, tcfg):
-        data = load_images(tcfg.data, seed=0, val_size=tcfg.val_size)
-        x = data.train_x
-        if len(x) and (float(x.min()) < 0 or float(x.max()) > 1):
-            raise UserError(f"{tcfg.data}: pixels range over [{float(x.min()):.3g}, {float(x.max()):.3g}]; "
-                            "image-to-image models work on images in [0, 1]: rescale them")
-        return data
-
-    def adapt(self, mcfg, data):
-        return dataclasses.replace(mcfg, in_shape=tuple(data.shape))
-
-    def n_train(self, data) -> int:
-        return len(data.train_x)
-
-    def batch(self, data, idx, device, train: bool, cfg):
-        return data.train_x[idx].to(device, non_blocking=True), data.train_y[idx].to(device, non_blocking=True)
+    needs = "image-to-image models work on images in [0, 1]"
 
     def attach(self, model, data, device) -> None:
         """SRGAN's content loss reads nnzoo's MNIST classifier: train it once if needed, hand it over frozen."""

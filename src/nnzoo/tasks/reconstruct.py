@@ -43,9 +43,11 @@ def is_linear(model) -> bool:
     return all(getattr(cfg, k, None) == "linear" for k in ("activation", "code_activation", "output"))
 
 
-class Task:
-    kind = "reconstruction"
+class ImageTask:
+    """Images in, images out (or noise in, images out): the data side every image-making family shares. Pixels
+    must lie in [0, 1] (`needs` says why, in the error)."""
     unit = "img"
+    needs = "an autoencoder reconstructs images in [0, 1]"
 
     def load(self, tcfg):
         data = load_images(tcfg.data, seed=0, val_size=tcfg.val_size)
@@ -53,7 +55,7 @@ class Task:
             x = data.split(split)[0]
             if len(x) and (float(x.min()) < 0 or float(x.max()) > 1):
                 raise UserError(f"{tcfg.data}: {split} pixels range over [{float(x.min()):.3g}, "
-                                f"{float(x.max()):.3g}]; an autoencoder reconstructs images in [0, 1]: rescale them")
+                                f"{float(x.max()):.3g}]; {self.needs}: rescale them")
         return data
 
     def adapt(self, mcfg, data):
@@ -64,6 +66,10 @@ class Task:
 
     def batch(self, data, idx, device, train: bool, cfg):
         return data.train_x[idx].to(device, non_blocking=True), data.train_y[idx].to(device, non_blocking=True)
+
+
+class Task(ImageTask):
+    kind = "reconstruction"
 
     def before_training(self, model, data, tcfg, device, verbose: bool) -> None:
         """Greedy layer-wise pretraining, for a model that has it and asks for it."""
