@@ -42,8 +42,7 @@ class Task(ImageTask):
             if tuple(data.shape) != JUDGE_SHAPE:
                 raise UserError(f"feature_weight > 0 needs 28x28 greyscale digits for nnzoo's MNIST classifier, "
                                 f"but the data are {tuple(data.shape)}; set feature_weight=0")
-            import copy
-            model.attach_features(copy.deepcopy(mnist_judge()).to(device))
+            model.attach_features(mnist_judge().to(device))  # a fresh copy from disk on every call
 
     @torch.no_grad()
     def evaluate(self, model, data, split, device, amp_dtype=None) -> dict:
