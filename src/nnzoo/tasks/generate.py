@@ -71,12 +71,12 @@ class Task(ImageTask):
         return dataclasses.replace(mcfg, in_shape=tuple(data.shape), n_classes=len(data.classes))
 
     # -- features the scores compare -------------------------------------------------------------------------
-    def judge(self, data):
+    def judge(self, shape, verbose: bool = True):
         """nnzoo's MNIST classifier for 28x28 greyscale images (trained once, cached); None for other sizes."""
-        if tuple(data.shape) != JUDGE_SHAPE:
+        if tuple(shape) != JUDGE_SHAPE:
             return None
         if self._judge is None:
-            self._judge = mnist_judge()
+            self._judge = mnist_judge(verbose=verbose)
         return self._judge
 
     def features(self, judge, x: torch.Tensor) -> np.ndarray:
@@ -85,7 +85,7 @@ class Task(ImageTask):
     # -- per epoch -------------------------------------------------------------------------------------------
     @torch.no_grad()
     def evaluate(self, model, data, split, device, amp_dtype=None) -> dict:
-        judge = self.judge(data)
+        judge = self.judge(data.shape)
         real = data.split(split)[0][:N_VAL]
         fake = draw(model, len(real), seed=1, device=device, labels=sample_labels(model, len(real)))
         key = "fid_classifier" if judge is not None else "fid_pixels"
@@ -98,7 +98,7 @@ class Task(ImageTask):
 
     # -- the test report -------------------------------------------------------------------------------------
     def test_report(self, model, data, device) -> tuple[dict, dict]:
-        judge = self.judge(data)
+        judge = self.judge(data.shape)
         real = data.test_x[:N_SAMPLES]
         labels = sample_labels(model, N_SAMPLES)
         fake = draw(model, N_SAMPLES, seed=3, device=device, labels=labels)
@@ -184,14 +184,9 @@ class Task(ImageTask):
         path = write_image_grid(images, out, ncols=10 if cfg.conditional and label is None else 8)
         res = {"file": str(path), "samples": n, "class": label}
         if tuple(cfg.in_shape) == JUDGE_SHAPE and (self._judge is not None or _judge_ready()):
-            read = judge_probs(self.judge_cached(), images).argmax(1)
+            read = judge_probs(self.judge(cfg.in_shape, verbose=False), images).argmax(1)
             res["judge_reads"] = [int(c) for c in read]
         return res
-
-    def judge_cached(self):
-        if self._judge is None:
-            self._judge = mnist_judge(verbose=False)
-        return self._judge
 
     def describe(self, data) -> dict:
         return {"classes": list(data.classes)}
