@@ -256,3 +256,23 @@ def test_swap_encoder_reads_only_the_coarse_shape():
         full = registry.create_model("swap-autoencoder", cfg, encoder_pool=1).eval()
         full.load_state_dict(m.state_dict())
         assert not torch.allclose(full.encode(x), full.encode(x + 0.1 * detail), atol=1e-5)
+
+
+def test_swap_warp_moves_only_the_encoders_view_in_training():
+    cfg = registry.tiny_config("swap-autoencoder")
+    m = registry.create_model("swap-autoencoder", cfg, warp=0.2)
+    x, y, src = registry.example_batch("swap-autoencoder", cfg, 8)
+    seen = []
+    m.encoder.register_forward_hook(lambda mod, inp, out: seen.append(inp[0].detach().clone()))
+    m.train()
+    m.loss((x, y, src))
+    m.loss((x, y, src))
+    assert not torch.allclose(seen[0], seen[1])  # a fresh random warp at every step
+    m.eval()
+    with torch.no_grad():
+        a, b = m.loss((x, y, src)), m.loss((x, y, src))
+    assert torch.equal(a["loss"], b["loss"])  # none when evaluating, swapping or predicting
+    # a warp of 0 is the identity map; a warp moves pixels
+    still = registry.create_model("swap-autoencoder", cfg, warp=0.0)
+    assert torch.allclose(still.warped(x), x, atol=1e-6)
+    assert not torch.allclose(m.warped(x), x, atol=1e-3)

@@ -31,6 +31,11 @@ class SwapAutoencoderConfig:
     the coarser shape both sources share, so a code means the same digit whichever source it came from, and
     each decoder alone supplies its source's fine style. 1: the encoder reads the full image (then it can,
     and on MNIST + digits28 does, give the two sources codes of their own, and swaps lose the digit)."""
+    warp: float = 0.0
+    """The deepfake's random warp: in training the encoder reads each image through a random affine map (each
+    entry of the 2x3 matrix moved by up to +-warp from the identity, in the image's [-1, 1] coordinates) while
+    the decoder must draw the image unwarped, so a decoder learns to draw its source's clean digit from a
+    code that is a little off, as a swapped code is. 0: off."""
 
 
 class SwapAutoencoder(nn.Module):
@@ -50,6 +55,14 @@ class SwapAutoencoder(nn.Module):
             x = F.interpolate(coarse, size=x.shape[-2:], mode="bilinear", align_corners=False)
         return self.encoder(x)  # B, code
 
+    def warped(self, x: torch.Tensor) -> torch.Tensor:
+        """x through a random affine map per image (B, C, H, W), drawn from the model's generator stream."""
+        theta = torch.eye(2, 3, device=x.device, dtype=x.dtype).expand(len(x), 2, 3)
+        # A = I + U(-w, w) entry by entry: rotation, scale, shear and a shift of up to w half-widths
+        theta = theta + (torch.rand(len(x), 2, 3, device=x.device, dtype=x.dtype) * 2 - 1) * self.cfg.warp
+        grid = F.affine_grid(theta, list(x.shape), align_corners=False)
+        return F.grid_sample(x, grid, align_corners=False, padding_mode="zeros")
+
     def decode(self, code: torch.Tensor, source: int = 0) -> torch.Tensor:
         return self.decoders[source](code)  # B, C, H, W
 
@@ -59,7 +72,7 @@ class SwapAutoencoder(nn.Module):
 
     def loss(self, batch) -> dict:
         x, _, src = batch  # src: B, which source each image came from
-        code = self.encode(x)
+        code = self.encode(self.warped(x) if self.training and self.cfg.warp > 0 else x)
         out, total = {}, 0.0
         for s, dec in enumerate(self.decoders):
             mine = src == s
