@@ -292,3 +292,25 @@ def test_critic_dropout_only_when_asked_keeps_weight_names():
     assert [k for k in plain.state_dict() if k.startswith("critic.")] == ["critic.net.0.weight", "critic.net.0.bias",
         "critic.net.2.weight", "critic.net.3.weight", "critic.net.3.bias", "critic.net.3.running_mean",
         "critic.net.3.running_var", "critic.net.3.num_batches_tracked", "critic.net.5.weight", "critic.net.5.bias"]
+
+
+def test_dcgan_depth_adds_same_size_convolutions_to_both_players():
+    plain = GAN(GANConfig(in_shape=(1, 8, 8), width=4, latent=8, ema=0))
+    deep = GAN(GANConfig(in_shape=(1, 8, 8), width=4, latent=8, ema=0, depth=2))
+
+    def convs(net):
+        return [m for m in net.modules() if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d))]
+    # two 3x3 stride-1 convolutions at H/4 x W/4 (16 channels = 4 x width) in each network
+    extra = [c for c in convs(deep.generator) + convs(deep.critic)
+             if type(c) is nn.Conv2d and c.kernel_size == (3, 3) and c.stride == (1, 1)]
+    assert len(extra) == 4 and all(c.in_channels == c.out_channels == 16 for c in extra)
+    assert len(convs(deep.generator)) == len(convs(plain.generator)) + 2
+    z = torch.randn(5, 8)
+    x = deep.generate(z)
+    assert x.shape == (5, 1, 8, 8) and deep.score(x).shape == (5,)
+    # the extra layers are trained: one critic step moves them
+    before = [c.weight.detach().clone() for c in extra[2:]]
+    opt = torch.optim.SGD(deep.critic.parameters(), lr=0.1)
+    deep.loss((torch.rand(5, 1, 8, 8), None), "critic")["loss"].backward()
+    opt.step()
+    assert all(not torch.equal(b, c.weight) for b, c in zip(before, extra[2:]))

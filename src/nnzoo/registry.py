@@ -226,8 +226,10 @@ RECIPES = {r.name: r for r in [
        quick=_GAN_QUICK, metric=_GAN_FID, lower_is_better=True,
        reference="Goodfellow et al. 2014: MLP generator and discriminator (Parzen log-likelihood, not FID)"),
     _R("mnist-dcgan", "generate", "gan", "mnist", "DCGAN: fractional-strided convolutions, batch norm, no FC layers",
-       # 20 epochs, as many as mnist-gan: equal passes over the data, equal batch and optimizer
-       model_config=dict(arch="dcgan", width=32), train=dict(_GAN_TRAIN, epochs=20), quick=_GAN_QUICK, metric=_GAN_FID,
+       # 20 epochs, as many as mnist-gan: equal passes over the data, equal batch and optimizer. depth=1: one
+       # 3x3 convolution at 7x7 in each network (without it: classifier-FID 48.95, a tie with mnist-gan)
+       model_config=dict(arch="dcgan", width=32, depth=1), train=dict(_GAN_TRAIN, epochs=20), quick=_GAN_QUICK,
+       metric=_GAN_FID,
        lower_is_better=True, reference="Radford et al. 2016; target: classifier-FID below mnist-gan's"),
     _R("mnist-cgan", "generate", "gan", "mnist", "conditional DCGAN: the class beside z and beside the image",
        model_config=dict(arch="dcgan", width=32, conditional=True), train=_GAN_TRAIN, quick=_GAN_QUICK,

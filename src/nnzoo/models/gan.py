@@ -40,6 +40,11 @@ class GANConfig:
     generator_width is set."""
     generator_width: int = 0
     """dcgan: channels of the generator's last hidden layer (doubled per level towards z); 0: width."""
+    depth: int = 0
+    """dcgan: extra 3x3 stride-1 convolutions at the H/4 x W/4 level, in the generator (after the projection of
+    z) and in the critic (before its score). Without them the critic's score is a linear function of features
+    that each see a 10x10 patch, and the generator has one non-linearity between z and the image's layout;
+    with them both can reason about the digit as a whole. 0: Radford et al.'s plain pair."""
     conditional: bool = False
     """Give both networks the class: G(z, y), D(x, y); sampling then takes a class (cGAN)."""
     objective: str = "nonsaturating"
@@ -171,8 +176,12 @@ class DCGenerator(nn.Module):
             raise ValueError(f"dcgan needs image sides that are multiples of 4, got {h}x{w}; use arch=mlp")
         zdim = cfg.latent + (cfg.n_classes if cfg.conditional else 0)
         k = cfg.generator_width or cfg.width
+        deep = []
+        for _ in range(cfg.depth):  # same-size convolutions at H/4 x W/4: B, 4k, H/4, W/4 -> B, 4k, H/4, W/4
+            deep += [nn.Conv2d(4 * k, 4 * k, 3, 1, 1, bias=False), nn.BatchNorm2d(4 * k), nn.ReLU(True)]
         self.net = nn.Sequential(
             nn.ConvTranspose2d(zdim, 4 * k, (h // 4, w // 4), 1, 0, bias=False), nn.BatchNorm2d(4 * k), nn.ReLU(True),
+            *deep,
             nn.ConvTranspose2d(4 * k, 2 * k, 4, 2, 1, bias=False), nn.BatchNorm2d(2 * k), nn.ReLU(True),
             nn.ConvTranspose2d(2 * k, c, 4, 2, 1), nn.Tanh())
 
@@ -192,10 +201,14 @@ class DCCritic(nn.Module):
         k = cfg.width
         # no module at all without dropout, so the weights' names stay those of runs trained before it existed
         drop = [nn.Dropout(cfg.dropout)] if cfg.dropout > 0 else []
+        deep = []
+        for _ in range(cfg.depth):  # B, 4k, H/4, W/4 -> B, 4k, H/4, W/4
+            deep += [nn.Conv2d(4 * k, 4 * k, 3, 1, 1, bias=cfg.critic_norm == "none"),
+                     critic_norm(cfg.critic_norm, 4 * k), nn.LeakyReLU(0.2, True), *drop]
         self.net = nn.Sequential(
             nn.Conv2d(c_in, 2 * k, 4, 2, 1), nn.LeakyReLU(0.2, True), *drop,
             nn.Conv2d(2 * k, 4 * k, 4, 2, 1, bias=cfg.critic_norm == "none"), critic_norm(cfg.critic_norm, 4 * k),
-            nn.LeakyReLU(0.2, True), *drop,
+            nn.LeakyReLU(0.2, True), *drop, *deep,
             nn.Conv2d(4 * k, 1, (h // 4, w // 4)))
 
     def forward(self, x: torch.Tensor, cond: torch.Tensor | None = None) -> torch.Tensor:
