@@ -1,7 +1,9 @@
 """Character language model end to end on a small generated corpus (the real one is Shakespeare)."""
+import dataclasses
 import json
 
 import pytest
+import torch
 
 from test_cli import one_error_line
 
@@ -118,3 +120,26 @@ def test_stream_loss_carries_the_state_across_windows(streams):
         logits, _ = model(ids[:streams * L].view(streams, L))  # one pass per piece, no cuts
     want = F.cross_entropy(logits.reshape(-1, 12), ids[1:streams * L + 1].view(streams, L).reshape(-1))
     assert got == pytest.approx(float(want), rel=1e-5)
+
+
+def test_lstm_forget_bias_starts_the_forget_gates_open():
+    from nnzoo.models.rnn_lm import CharLM, CharLMConfig
+    torch.manual_seed(0)
+    cfg = CharLMConfig(vocab_size=10, embed=4, hidden=6, layers=2, forget_bias=1.0)
+    m = CharLM(cfg)
+    for cells in m.rnn.cells:
+        for cell in cells:
+            b = cell.bias_ih + cell.bias_hh  # 4H in PyTorch's gate order i, f, g, o
+            assert torch.allclose(b[6:12], torch.ones(6))
+            assert not torch.allclose(b[:6], torch.zeros(6))  # the other gates keep PyTorch's random init
+    # the fused kernel reads the same parameters: both paths agree, so training sees the new bias
+    x = torch.randint(0, 10, (3, 5))
+    slow = CharLM(dataclasses.replace(cfg, fast=False))
+    slow.load_state_dict(m.state_dict())
+    m.eval(), slow.eval()
+    with torch.no_grad():
+        assert torch.allclose(m(x)[0], slow(x)[0], atol=1e-5)
+    torch.manual_seed(0)
+    plain = CharLM(dataclasses.replace(cfg, forget_bias=0.0))
+    c = plain.rnn.cells[0][0]
+    assert not torch.allclose((c.bias_ih + c.bias_hh)[6:12], torch.ones(6))

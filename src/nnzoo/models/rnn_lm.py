@@ -31,6 +31,10 @@ class CharLMConfig:
     """Dropout between recurrent layers and before the output layer."""
     seq_len: int = 128
     """Characters per training window (backpropagation through this many steps)."""
+    forget_bias: float = 0.0
+    """lstm: start every forget gate's bias b_f at this value (Gers et al. 2000; Jozefowicz et al. 2015 use 1):
+    f_t = sigma(1) ~ 0.73 at first, so the cell state and its gradient survive many steps from the first
+    update instead of halving at each. 0: PyTorch's init, U(-1/sqrt(H), 1/sqrt(H)) like every other bias."""
     fast: bool = True
     """Use PyTorch's fused kernel on nnzoo's cell parameters (same numbers, faster); False runs the equations
     step by step."""
@@ -46,6 +50,14 @@ class CharLM(nn.Module):
         self.rnn = Recurrent(CELLS[cfg.cell], cfg.embed, cfg.hidden, cfg.layers,
                              dropout=cfg.dropout if cfg.layers > 1 else 0.0,
                              fast=cfg.fast)
+        if cfg.forget_bias and cfg.cell == "lstm":
+            with torch.no_grad():
+                for cells in self.rnn.cells:
+                    for cell in cells:
+                        f = slice(cfg.hidden, 2 * cfg.hidden)  # gate order i, f, g, o
+                        # b_f = b_if + b_hf = forget_bias
+                        cell.bias_ih[f] = cfg.forget_bias
+                        cell.bias_hh[f] = 0.0
         self.drop = nn.Dropout(cfg.dropout)
         self.head = nn.Linear(cfg.hidden, cfg.vocab_size)
 
