@@ -209,3 +209,54 @@ def test_predict_unknown_words_and_wrong_commands(nnzoo_cli, run):
     one_error_line(*nnzoo_cli("predict", run, "qwxz blorft"), "none of the words of 'qwxz blorft'")
     one_error_line(*nnzoo_cli("predict", run, ""), "none of the words")
     one_error_line(*nnzoo_cli("sample", run), "which generates nothing")
+
+
+def test_language_model_pretraining_predicts_each_directions_neighbour(monkeypatch):
+    V, H = 7, 7
+    m = BiLSTMClassifier(BiLSTMClassifierConfig(vocab_size=V, embed=4, hidden=H, pool="max", dropout=0.0,
+                                                embed_dropout=0.0))
+    x = torch.tensor([[2, 3, 4, 5, PAD], [6, 5, 4, PAD, PAD]])
+    # states that spell out the right neighbours: the forward half at t is word t+1, the backward half word t-1
+    out = torch.zeros(2, 5, 2 * H)
+    for b in range(2):
+        n = int((x[b] != PAD).sum())
+        for t in range(n):
+            if t + 1 < n:
+                out[b, t, int(x[b, t + 1])] = 20.0
+            if t > 0:
+                out[b, t, H + int(x[b, t - 1])] = 20.0
+    monkeypatch.setattr(m, "read", lambda xb: (out, xb != PAD, None))
+    head = torch.nn.Linear(H, V + 1, bias=False)
+    with torch.no_grad():
+        head.weight.copy_(torch.eye(V + 1, H))
+    target_of = torch.arange(V)  # every word its own class
+    assert m.lm_loss(x, head, target_of).item() < 1e-6
+    # swap the halves (forward reads the previous word): far from right
+    flipped = torch.cat([out[..., H:], out[..., :H]], -1)
+    monkeypatch.setattr(m, "read", lambda xb: (flipped, xb != PAD, None))
+    assert m.lm_loss(x, head, target_of).item() > 5
+
+
+def test_pretraining_moves_only_the_reader_and_lowers_its_loss(fake_root):
+    d = load_sentences("rt-sentences")
+    torch.manual_seed(0)
+    m = BiLSTMClassifier(BiLSTMClassifierConfig(vocab_size=len(d.vocab), embed=16, hidden=16, dropout=0.0,
+                                                embed_dropout=0.0, pretrain_epochs=8, pretrain_words=50))
+    head_before = m.head.weight.detach().clone()
+    embed_before = m.embed.weight.detach().clone()
+    losses = m.pretrain(d.train_x[:64], 8, batch_size=16, lr=1e-2)
+    assert losses[-1] < 0.8 * losses[0]
+    assert torch.equal(m.head.weight, head_before)  # the classifier is the labels' to train
+    assert not torch.equal(m.embed.weight, embed_before)
+
+
+def test_pretraining_runs_before_the_first_step_only_when_asked(fake_root, tmp_path, monkeypatch):
+    from nnzoo.cli import main
+    calls = []
+    real = BiLSTMClassifier.pretrain
+    monkeypatch.setattr(BiLSTMClassifier, "pretrain", lambda self, *a, **k: calls.append(a[1]) or real(self, *a, **k))
+    assert main(["train", "sentiment-bilstm", "--out", str(tmp_path / "plain"), "--quiet", *TINY, "epochs=1"]) == 0
+    assert calls == []
+    assert main(["train", "sentiment-bilstm", "--out", str(tmp_path / "pre"), "--quiet", *TINY, "epochs=1",
+                 "pretrain_epochs=2"]) == 0
+    assert calls == [2]

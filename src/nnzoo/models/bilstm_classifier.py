@@ -41,6 +41,14 @@ class BiLSTMClassifierConfig:
     embed_dropout: float = 0.25
     """Dropout on the word embeddings: without it the model memorises the 8,000 training sentences in a
     few epochs."""
+    pretrain_epochs: int = 0
+    """Before the labels are used, train the embedding and the BiLSTM for this many epochs as two language
+    models over the training sentences (Dai & Le 2015's LM-LSTM, one per direction as in ELMo): the forward
+    state at word t predicts word t+1, the backward state at word t predicts word t-1. The words then start
+    with vectors that place "gripping" near "riveting" before any label says either is good. 0: off."""
+    pretrain_words: int = 2000
+    """Pretraining predicts one of this many most frequent training words, or "a rarer word": the
+    read-out over the whole vocabulary would cost seven times more for the few words it adds."""
     fast: bool = True
     """Use PyTorch's fused kernel on nnzoo's cell parameters (same numbers, faster); False runs the equations
     step by step."""
@@ -79,18 +87,65 @@ class BiLSTMClassifier(nn.Module):
         self.drop = nn.Dropout(cfg.dropout)
         self.head = nn.Linear(2 * cfg.hidden * len(self.pools), cfg.n_classes)
 
-    def encode(self, x: torch.Tensor) -> torch.Tensor:
-        """x: B, T word ids (PAD after each sentence) -> sentence vectors B, 2H * pools."""
+    def read(self, x: torch.Tensor):
+        """x: B, T word ids (PAD after each sentence) -> per-word states B, T, 2H (zeros past each end), the
+        mask of real words B, T, and each sentence's final states h_n (L*2, B, H)."""
         B, T = x.shape  # batch, longest sentence
         mask = x != PAD  # B, T: real words
-        # an empty sentence reads one padding step (packing refuses length 0), and pooling counts that step
+        # an empty sentence reads one padding step (packing refuses length 0)
         lengths = mask.sum(1).clamp(min=1).cpu()
-        mask[:, 0] = True
         e = self.embed_drop(self.embed(x))  # B, T, E
         packed = pack_padded_sequence(e, lengths, batch_first=True, enforce_sorted=False)
         out, (h_n, _) = self.rnn(packed)  # h_n: L*2, B, H, each sentence's own final states
         out, _ = pad_packed_sequence(out, batch_first=True, total_length=T)  # B, T, 2H, zeros past the end
+        return out, mask, h_n
+
+    def encode(self, x: torch.Tensor) -> torch.Tensor:
+        """x: B, T word ids -> sentence vectors B, 2H * pools."""
+        out, mask, h_n = self.read(x)
+        mask[:, 0] = True  # an empty sentence's one padding step counts in its pooling
         return torch.cat([POOLS[p](out, mask, h_n) for p in self.pools], dim=-1)
+
+    def lm_loss(self, x: torch.Tensor, head: nn.Module, target_of: torch.Tensor) -> torch.Tensor:
+        """The two directions as language models with one read-out `head` shared by both; `target_of` maps a
+        word id to its class in the head's output (the frequent words, and one class for all rarer ones).
+        L = -1/N sum_t [log p(w_{t+1} | h_fwd_t) + log p(w_{t-1} | h_bwd_t)] over real neighbours only."""
+        out, mask, _ = self.read(x)  # B, T, 2H
+        H = self.cfg.hidden
+        pair = mask[:, 1:] & mask[:, :-1]  # B, T-1: word t and word t+1 both real
+        # forward: the state at t predicts word t+1; backward: the state at t+1 predicts word t
+        states = torch.cat([out[:, :-1, :H][pair], out[:, 1:, H:][pair]])  # 2N, H
+        targets = torch.cat([x[:, 1:][pair], x[:, :-1][pair]])  # 2N
+        return F.cross_entropy(head(states), target_of[targets])
+
+    def pretrain(self, x: torch.Tensor, epochs: int, batch_size: int, lr: float, progress=None) -> list[float]:
+        """Language-model pretraining of embed + rnn on unlabelled sentences x (N, T padded ids); the
+        read-out layer is thrown away afterwards. Returns the mean loss (nats per word) of each epoch."""
+        counts = torch.bincount(x.flatten(), minlength=self.cfg.vocab_size)
+        counts[PAD] = 0
+        k = min(self.cfg.pretrain_words, self.cfg.vocab_size)
+        target_of = torch.full((self.cfg.vocab_size,), k, dtype=torch.long, device=x.device)
+        target_of[counts.argsort(descending=True)[:k]] = torch.arange(k, device=x.device)
+        head = nn.Linear(self.cfg.hidden, k + 1).to(x.device)  # k frequent words + "a rarer word"
+        params = [*self.embed.parameters(), *self.rnn.parameters(), *head.parameters()]
+        opt = torch.optim.Adam(params, lr=lr)
+        self.train()
+        losses = []
+        for epoch in range(epochs):
+            total, count = 0.0, 0
+            for idx in torch.randperm(len(x)).split(batch_size):
+                xb = x[idx]
+                xb = xb[:, :int((xb != PAD).sum(1).max().clamp(min=2))]  # trim to the batch's longest sentence
+                loss = self.lm_loss(xb, head, target_of)
+                opt.zero_grad(set_to_none=True)
+                loss.backward()
+                nn.utils.clip_grad_norm_(params, 1.0)
+                opt.step()
+                total, count = total + loss.item() * len(idx), count + len(idx)
+            losses.append(total / count)
+            if progress:
+                progress(epoch, losses[-1])
+        return losses
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """x: B, T word ids -> logits B, n_classes."""

@@ -52,6 +52,19 @@ class Task:
     def n_train(self, data) -> int:
         return len(data.train_x)
 
+    def before_training(self, model, data, tcfg, device, verbose: bool) -> None:
+        """Language-model pretraining on the training sentences (labels unused), when the model asks for it."""
+        epochs = getattr(model.cfg, "pretrain_epochs", 0)
+        if not epochs or not hasattr(model, "pretrain"):
+            return
+        from ..train.logging import progress
+        bar = progress(epochs, 0, desc="pretrain (language model)", unit="epoch", enabled=verbose)
+        model.to(device)
+        x = data.train_x[:tcfg.train_subset or len(data.train_x)].to(device)
+        model.pretrain(x, epochs, batch_size=tcfg.batch_size, lr=tcfg.lr,
+                       progress=lambda e, loss: (bar.update(1), bar.set_postfix(nats_per_word=f"{loss:.3f}")))
+        bar.close()
+
     def batch(self, data, idx, device, train: bool, cfg):
         x, y = trim(data.train_x[idx]), data.train_y[idx]
         return x.to(device, non_blocking=True), y.to(device, non_blocking=True)
