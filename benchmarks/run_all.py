@@ -27,7 +27,10 @@ RECIPES = ["digits-cnn", "mnist-cnn", "mnist-mlp", "shakespeare-lstm", "pycode-l
 VARIANTS = [("mnist-deep-ae-nopretrain", "mnist-deep-ae", ["pretrain_epochs=0"]),
             # pix2pix's L1-only baseline; WGAN-GP's stability over 3 seeds (mean +- std of the final FID)
             ("mnist-pix2pix-l1", "mnist-pix2pix", ["gan_weight=0"]),
-            ("mnist-wgan-gp-seed1", "mnist-wgan-gp", ["seed=1"]), ("mnist-wgan-gp-seed2", "mnist-wgan-gp", ["seed=2"])]
+            ("mnist-wgan-gp-seed1", "mnist-wgan-gp", ["seed=1"]), ("mnist-wgan-gp-seed2", "mnist-wgan-gp", ["seed=2"]),
+            # the swap autoencoder's class-kept shares over 3 seeds; the plain DCGAN pair the recipe's depth=1 beats
+            ("digits-swap-ae-seed1", "digits-swap-ae", ["seed=1"]), ("digits-swap-ae-seed2", "digits-swap-ae", ["seed=2"]),
+            ("mnist-dcgan-plain", "mnist-dcgan", ["depth=0"])]
 EXPERIMENTS = ["xor", "vanishing-gradients", "rnn-gradients", "long-memory", "lstm-gates", "ae-regularisers",
                "ae-codes"]
 # lstm-gates reads the pycode-lstm run trained above when there is one (else it trains its own for 10 minutes)
