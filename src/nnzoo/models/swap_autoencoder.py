@@ -56,7 +56,7 @@ class SwapAutoencoder(nn.Module):
         return self.encoder(x)  # B, code
 
     def warped(self, x: torch.Tensor) -> torch.Tensor:
-        """x through a random affine map per image (B, C, H, W), drawn from the model's generator stream."""
+        """x through a random affine map per image (B, C, H, W), drawn from torch's generator (seeded by the run)."""
         theta = torch.eye(2, 3, device=x.device, dtype=x.dtype).expand(len(x), 2, 3)
         # A = I + U(-w, w) entry by entry: rotation, scale, shear and a shift of up to w half-widths
         theta = theta + (torch.rand(len(x), 2, 3, device=x.device, dtype=x.dtype) * 2 - 1) * self.cfg.warp
