@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from nnzoo.data import DataError, load_sentences
-from nnzoo.data.sentiment import EXTRA_MIN_RATING, MIN_COUNT, PAD, UNK, tokenize
+from nnzoo.data.sentiment import EXTRA_MIN_RATING, MIN_COUNT, PAD, UNK, load_lexicon, tokenize
 from nnzoo.data.store import vader_sdist
 from nnzoo.models.bilstm_classifier import BiLSTMClassifier, BiLSTMClassifierConfig
 
@@ -36,9 +36,15 @@ def sentences(rng: random.Random):
     return out
 
 
-def write_sdist(root, lines: list[str], others: list[str] = ()):
+LEXICON = [f"{w}\t{v}\t0.5\t[{v}]" for w, v in (("gripping", 2.1), ("funny", 1.9), ("dull", -1.7),
+                                                   ("boring", -1.3), (":)", 2.0), ("zzunseen", 3.0))]
+"""A few lines of VADER's lexicon (token, mean rating, std, ratings); zzunseen is in no sentence."""
+
+
+def write_sdist(root, lines: list[str], others: list[str] = (), lexicon: list[str] = LEXICON):
     """vaderSentiment-3.3.2.tar.gz with the real layout: an inner tarball in additional_resources holding
-    the movie sentences and (when given) the same `others` lines as each of VADER's other three sets."""
+    the movie sentences and (when given) the same `others` lines as each of VADER's other three sets, and
+    the lexicon beside the package's code."""
     files = {"movieReviewSnippets": lines}
     if others:
         files.update({n: others for n in ("amazonReviewSnippets", "nytEditorialSnippets", "tweets")})
@@ -55,6 +61,11 @@ def write_sdist(root, lines: list[str], others: list[str] = ()):
         info = tarfile.TarInfo("vaderSentiment-3.3.2/additional_resources/hutto_ICWSM_2014.tar.gz")
         info.size = len(inner.getvalue())
         t.addfile(info, io.BytesIO(inner.getvalue()))
+        if lexicon is not None:
+            body = "\n".join(lexicon).encode("utf-8")
+            info = tarfile.TarInfo("vaderSentiment-3.3.2/vaderSentiment/vader_lexicon.txt")
+            info.size = len(body)
+            t.addfile(info, io.BytesIO(body))
     return path
 
 
@@ -260,3 +271,44 @@ def test_pretraining_runs_before_the_first_step_only_when_asked(fake_root, tmp_p
     assert main(["train", "sentiment-bilstm", "--out", str(tmp_path / "pre"), "--quiet", *TINY, "epochs=1",
                  "pretrain_epochs=2"]) == 0
     assert calls == [2]
+
+
+def test_lexicon_is_read_and_checked(fake_root, tmp_path, monkeypatch):
+    lex = load_lexicon()
+    assert lex == {"gripping": 2.1, "funny": 1.9, "dull": -1.7, "boring": -1.3, ":)": 2.0, "zzunseen": 3.0}
+    monkeypatch.setenv("NNZOO_DATA", str(tmp_path))
+    write_sdist(tmp_path, ["1\t1.0\tA film."], lexicon=None)
+    with pytest.raises(DataError, match="has no vaderSentiment/vader_lexicon.txt"):
+        load_lexicon()
+    write_sdist(tmp_path, ["1\t1.0\tA film."], lexicon=["good\tvery"])
+    with pytest.raises(DataError, match="vader_lexicon.txt line 1"):
+        load_lexicon()
+
+
+def test_valence_rides_beside_the_embedding():
+    torch.manual_seed(0)
+    cfg = BiLSTMClassifierConfig(vocab_size=6, embed=4, hidden=5, pool="max", dropout=0.0, embed_dropout=0.0,
+                                 lexicon=True)
+    m = BiLSTMClassifier(cfg).eval()
+    assert m.rnn.cells[0][0].weight_ih.shape[1] == 4 + 1  # one input more than the embedding
+    rated = m.set_valence(["<pad>", "<unk>", "good", "bad", "film", "meh"], {"good": 3.0, "bad": -2.0, "x": 1.0})
+    assert rated == 2 and m.valence.tolist() == [0.0, 0.0, 0.75, -0.5, 0.0, 0.0]
+    x = torch.tensor([[2, 4], [3, 4]])
+    before = m(x)
+    with torch.no_grad():
+        m.valence.zero_()
+    assert not torch.allclose(m(x), before)  # the valence reaches the output
+    assert "valence" in m.state_dict()  # saved with the model, so predict needs no lexicon
+
+
+def test_lexicon_run_fills_the_valences_and_predicts(fake_root, tmp_path, nnzoo_cli):
+    from nnzoo.cli import main
+    from nnzoo import runs
+    out = tmp_path / "lex"
+    assert main(["train", "sentiment-bilstm", "--out", str(out), "--quiet", *TINY, "epochs=2", "lexicon=1"]) == 0
+    model = runs.load_run(out)[3]
+    vocab = json.loads((out / "config.json").read_text())["words"]
+    v = dict(zip(vocab, model.valence.tolist()))
+    assert v["gripping"] == pytest.approx(2.1 / 4) and v["dull"] == pytest.approx(-1.7 / 4) and v["film"] == 0
+    code, out_text, _ = nnzoo_cli("predict", out, "a gripping film", "--json")
+    assert code == 0 and json.loads(out_text.splitlines()[-1])[0]["label"] == "positive"

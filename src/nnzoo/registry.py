@@ -144,14 +144,17 @@ RECIPES = {r.name: r for r in [
        model_config=dict(cell="lstm", hidden=256, layers=2, seq_len=128, dropout=0.0),
        train=_LM_TRAIN, quick=_LM_QUICK, metric="test_loss_nats_per_char", lower_is_better=True,
        reference="no published figure; also reports the share of 500 sampled functions Python's ast parses"),
-    # sentence polarity (many to one): every word learnt from scratch, no pretrained vectors. Training adds
-    # VADER's other rated sentences to the 8,454 movie ones (rt-sentences-plus; validation and test are the
-    # movie sentences of rt-sentences): 76.3 -> 78.7 % validation accuracy in one tuning run each
+    # sentence polarity (many to one): every word's embedding learnt from scratch (no pretrained vectors), with
+    # VADER's human-rated valence of the word beside it (lexicon). Training adds VADER's other rated sentences
+    # to the 8,454 movie ones (rt-sentences-plus; validation and test are the movie sentences of
+    # rt-sentences): 76.3 -> 78.7 % validation accuracy in one tuning run each. 128 units, max+mean pooling
+    # and the lexicon: mean validation accuracy of seeds 0-2 78.9 %, against 78.2 with 64 units and max
     _R("sentiment-bilstm", "sentiment", "bilstm-classifier", "rt-sentences-plus",
-       "bidirectional LSTM over words, max-pooled, on rated Rotten Tomatoes sentences",
-       model_config=dict(embed=128, hidden=64, layers=1, pool="max", dropout=0.5, embed_dropout=0.25),
+       "bidirectional LSTM over words and their VADER valence, max+mean-pooled, on rated Rotten Tomatoes sentences",
+       model_config=dict(embed=128, hidden=128, layers=1, pool="max+mean", dropout=0.5, embed_dropout=0.25,
+                         lexicon=True),
        train=dict(epochs=8, batch_size=64, lr=2e-3, schedule="cosine", grad_clip=1.0, log_every=20),
-       # the tour's version: 138 steps on 3,000 sentences without dropout, 62 % (the full recipe needs minutes)
+       # the tour's version: 138 steps on 3,000 sentences without dropout, 64 % (the full recipe needs minutes)
        quick=dict(epochs=3, train_subset=3000, lr=3e-3, embed_dropout=0.0, dropout=0.2), target=80.0,
        reference="77.7 % (TF-IDF + logistic regression on this set); eval reports it on our split"),
     # English -> Spanish (many to many, unaligned): short verses of two public-domain Bibles, split by book.

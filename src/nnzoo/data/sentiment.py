@@ -53,6 +53,10 @@ OTHER_FILES = [f"hutto_ICWSM_2014/{n}_GroundTruth.txt" for n in ("amazonReviewSn
 """VADER's other rated sentences (3,708 Amazon review snippets, 5,190 New York Times editorial snippets, 4,200
 tweets): extra training sentences for rt-sentences-plus, never validation or test ones."""
 
+LEXICON_FILE = "vaderSentiment/vader_lexicon.txt"
+"""VADER's word list (7,517 words, emoticons and slang, each the mean of ten people's -4..+4 ratings), in the
+same sdist: the sentiment-bilstm model can read it as a fixed extra input (`lexicon=1`)."""
+
 # words with inner apostrophes ("isn't", "director's"), numbers, or any single non-space non-word character
 TOKEN = re.compile(r"[a-z0-9]+(?:'[a-z0-9]+)*|[^\sa-z0-9]")
 FOLD = str.maketrans({"\u2019": "'", "\u2018": "'", "\u201c": '"', "\u201d": '"', "\u2013": "-", "\u2014": "-"})
@@ -99,15 +103,25 @@ def encode(sentences: list[str], table: dict[str, int]) -> torch.Tensor:
     return x
 
 
-def read_ground_truth(sdist: Path, files: list[str]) -> dict[str, list[tuple[float, str]]]:
-    """file -> (mean rating, sentence) of each line, read straight out of the sdist (nothing goes to disk)."""
+def sdist_member(sdist: Path, suffix: str) -> bytes:
+    """The bytes of the sdist's one member whose path ends with `suffix`; a clear DataError if it cannot."""
     try:
         with tarfile.open(sdist) as outer:
-            inner_name = next((m for m in outer.getnames() if m.endswith(INNER_TAR)), None)
-            if inner_name is None:
-                raise DataError(f"{sdist} has no {INNER_TAR}; reinstall with: nnzoo data install rt-sentences")
-            with tarfile.open(fileobj=io.BytesIO(outer.extractfile(inner_name).read())) as inner:
-                raws = {f: inner.extractfile(f).read().decode("utf-8") for f in files}
+            name = next((m for m in outer.getnames() if m.endswith(suffix)), None)
+            if name is None:
+                raise DataError(f"{sdist} has no {suffix}; reinstall with: nnzoo data install rt-sentences")
+            return outer.extractfile(name).read()
+    except (tarfile.TarError, OSError, EOFError, KeyError, AttributeError) as e:
+        raise DataError(f"cannot read {sdist} ({type(e).__name__}: {e}); delete it and run: "
+                        "nnzoo data install rt-sentences") from None
+
+
+def read_ground_truth(sdist: Path, files: list[str]) -> dict[str, list[tuple[float, str]]]:
+    """file -> (mean rating, sentence) of each line, read straight out of the sdist (nothing goes to disk)."""
+    inner_bytes = sdist_member(sdist, INNER_TAR)
+    try:
+        with tarfile.open(fileobj=io.BytesIO(inner_bytes)) as inner:
+            raws = {f: inner.extractfile(f).read().decode("utf-8") for f in files}
     except (tarfile.TarError, OSError, EOFError, KeyError, AttributeError, UnicodeDecodeError) as e:
         raise DataError(f"cannot read {sdist} ({type(e).__name__}: {e}); delete it and run: "
                         "nnzoo data install rt-sentences") from None
@@ -124,6 +138,32 @@ def read_ground_truth(sdist: Path, files: list[str]) -> dict[str, list[tuple[flo
                 raise DataError(f"{f} line {n} is not 'id<TAB>rating<TAB>sentence'; delete {sdist} and run: "
                                 "nnzoo data install rt-sentences") from None
     return out
+
+
+def read_lexicon(sdist: Path) -> dict[str, float]:
+    """token -> mean rating (-4..+4) from VADER's lexicon inside the sdist (lines 'token<TAB>mean<TAB>...')."""
+    try:
+        raw = sdist_member(sdist, LEXICON_FILE).decode("utf-8")
+    except UnicodeDecodeError:
+        raise DataError(f"{LEXICON_FILE} in {sdist} is not UTF-8; delete it and run: "
+                        "nnzoo data install rt-sentences") from None
+    out = {}
+    for n, line in enumerate(raw.splitlines(), start=1):
+        if not line.strip():
+            continue
+        parts = line.split("\t")
+        try:
+            out[parts[0]] = float(parts[1])
+        except (IndexError, ValueError):
+            raise DataError(f"{LEXICON_FILE} line {n} is not 'token<TAB>rating<TAB>...'; delete {sdist} and run: "
+                            "nnzoo data install rt-sentences") from None
+    return out
+
+
+def load_lexicon() -> dict[str, float]:
+    if not is_installed("rt-sentences"):
+        raise missing("rt-sentences")
+    return read_lexicon(vader_sdist())
 
 
 def build(name: str, rated: list[tuple[float, str]], seed: int = 0, min_count: int = MIN_COUNT,

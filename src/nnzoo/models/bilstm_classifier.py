@@ -41,6 +41,12 @@ class BiLSTMClassifierConfig:
     embed_dropout: float = 0.25
     """Dropout on the word embeddings: without it the model memorises the 8,000 training sentences in a
     few epochs."""
+    lexicon: bool = False
+    """Give the BiLSTM, beside each word's learnt embedding, the word's valence from VADER's lexicon (7,500
+    words and emoticons each rated -4 to +4 by ten people, Hutto & Gilbert 2014; shipped in the same sdist
+    as the sentences), scaled to -1..1 and 0 for words it does not list. A word seen a few times in
+    training then still arrives with a sign a person gave it. The valences are a fixed input, never trained,
+    and are saved with the model."""
     pretrain_epochs: int = 0
     """Before the labels are used, train the embedding and the BiLSTM for this many epochs as two language
     models over the training sentences (Dai & Le 2015's LM-LSTM, one per direction as in ELMo): the forward
@@ -82,8 +88,10 @@ class BiLSTMClassifier(nn.Module):
         self.cfg = cfg
         self.embed = nn.Embedding(cfg.vocab_size, cfg.embed, padding_idx=PAD)
         self.embed_drop = nn.Dropout(cfg.embed_dropout)
-        self.rnn = Recurrent("lstm", cfg.embed, cfg.hidden, cfg.layers, bidirectional=True, batch_first=True,
-                             dropout=cfg.dropout if cfg.layers > 1 else 0.0, fast=cfg.fast)
+        if cfg.lexicon:  # one fixed number per word id, filled by set_valence (the task does, from the data)
+            self.register_buffer("valence", torch.zeros(cfg.vocab_size))
+        self.rnn = Recurrent("lstm", cfg.embed + int(cfg.lexicon), cfg.hidden, cfg.layers, bidirectional=True,
+                             batch_first=True, dropout=cfg.dropout if cfg.layers > 1 else 0.0, fast=cfg.fast)
         self.drop = nn.Dropout(cfg.dropout)
         self.head = nn.Linear(2 * cfg.hidden * len(self.pools), cfg.n_classes)
 
@@ -95,6 +103,9 @@ class BiLSTMClassifier(nn.Module):
         # an empty sentence reads one padding step (packing refuses length 0)
         lengths = mask.sum(1).clamp(min=1).cpu()
         e = self.embed_drop(self.embed(x))  # B, T, E
+        if self.cfg.lexicon:
+            # x_t = [e(w_t) ; valence(w_t) / 4]: the rating rides beside the embedding, untouched by dropout
+            e = torch.cat([e, self.valence[x].unsqueeze(-1).to(e.dtype)], dim=-1)  # B, T, E+1
         packed = pack_padded_sequence(e, lengths, batch_first=True, enforce_sorted=False)
         out, (h_n, _) = self.rnn(packed)  # h_n: L*2, B, H, each sentence's own final states
         out, _ = pad_packed_sequence(out, batch_first=True, total_length=T)  # B, T, 2H, zeros past the end
@@ -105,6 +116,13 @@ class BiLSTMClassifier(nn.Module):
         out, mask, h_n = self.read(x)
         mask[:, 0] = True  # an empty sentence's one padding step counts in its pooling
         return torch.cat([POOLS[p](out, mask, h_n) for p in self.pools], dim=-1)
+
+    def set_valence(self, vocab: list[str], lexicon: dict[str, float]) -> int:
+        """valence[id] = lexicon rating of vocab[id] / 4 (0 where the lexicon has no entry); returns how many
+        vocabulary words the lexicon rates."""
+        v = torch.tensor([lexicon.get(w, 0.0) / 4 for w in vocab], dtype=torch.float32)
+        self.valence.copy_(v.to(self.valence.device))
+        return int((v != 0).sum())
 
     def lm_loss(self, x: torch.Tensor, head: nn.Module, target_of: torch.Tensor) -> torch.Tensor:
         """The two directions as language models with one read-out `head` shared by both; `target_of` maps a

@@ -53,7 +53,13 @@ class Task:
         return len(data.train_x)
 
     def before_training(self, model, data, tcfg, device, verbose: bool) -> None:
-        """Language-model pretraining on the training sentences (labels unused), when the model asks for it."""
+        """VADER's valences into the model, and language-model pretraining on the training sentences (labels
+        unused), when the model asks for them."""
+        if getattr(model.cfg, "lexicon", False):
+            from ..data.sentiment import load_lexicon
+            rated = model.set_valence(data.vocab, load_lexicon())
+            if verbose:
+                print(f"lexicon: VADER rates {rated:,} of the {len(data.vocab) - 2:,} vocabulary words")
         epochs = getattr(model.cfg, "pretrain_epochs", 0)
         if not epochs or not hasattr(model, "pretrain"):
             return
