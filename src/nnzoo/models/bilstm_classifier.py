@@ -104,7 +104,7 @@ class BiLSTMClassifier(nn.Module):
         lengths = mask.sum(1).clamp(min=1).cpu()
         e = self.embed_drop(self.embed(x))  # B, T, E
         if self.cfg.lexicon:
-            # x_t = [e(w_t) ; valence(w_t) / 4]: the rating rides beside the embedding, untouched by dropout
+            # x_t = [e(w_t) ; v(w_t)], v = VADER rating / 4: the rating rides beside the embedding, no dropout
             e = torch.cat([e, self.valence[x].unsqueeze(-1).to(e.dtype)], dim=-1)  # B, T, E+1
         packed = pack_padded_sequence(e, lengths, batch_first=True, enforce_sorted=False)
         out, (h_n, _) = self.rnn(packed)  # h_n: L*2, B, H, each sentence's own final states
