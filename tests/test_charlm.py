@@ -143,3 +143,67 @@ def test_lstm_forget_bias_starts_the_forget_gates_open():
     plain = CharLM(dataclasses.replace(cfg, forget_bias=0.0))
     c = plain.rnn.cells[0][0]
     assert not torch.allclose((c.bias_ih + c.bias_hh)[6:12], torch.ones(6))
+
+
+def test_carry_state_batches_read_each_stream_on_where_the_last_step_stopped():
+    """carry_state: batch row b of step i+1 starts where row b of step i ended, every window stays inside the
+    text whatever the epoch's phase, and only an epoch's first step starts the streams afresh."""
+    from types import SimpleNamespace
+
+    from nnzoo.tasks.charlm import Task
+    task, T, B = Task(), 8, 4
+    data = SimpleNamespace(train=torch.arange(1000), seq_len=T, carry_state=True)
+    n = task.n_train(data)
+    assert n == 999 // T - 1  # one window left over for the phase
+    for epoch in range(6):
+        order = task.bucket(data, torch.randperm(n), B, seed=epoch)
+        assert sorted(order.tolist()) == list(range(n))  # every window once
+        prev = None
+        for i in range(n // B):
+            x, y, cont = task.batch(data, order[i * B:(i + 1) * B], torch.device("cpu"), train=True, cfg=None)
+            assert x.shape == (B, T) and torch.equal(y, x + 1)  # in bounds: the text is 0, 1, 2, ...
+            assert cont == (i > 0)
+            if prev is not None:
+                assert torch.equal(x[:, 0], prev[:, -1])  # the next character after the last target
+            prev = y
+    phases = set()
+    for seed in range(20):
+        task.bucket(data, torch.arange(n), B, seed=seed)
+        phases.add(data.phase)
+    assert len(phases) > 1 and phases <= set(range(T))  # the cuts move from epoch to epoch
+    plain = SimpleNamespace(train=torch.arange(1000), seq_len=T, carry_state=False)
+    shuffled = torch.randperm(task.n_train(plain))
+    assert torch.equal(task.bucket(plain, shuffled, B, seed=0), shuffled)  # without it: the shuffle as it is
+    assert len(task.batch(plain, shuffled[:B], torch.device("cpu"), train=True, cfg=None)) == 2
+
+
+def test_carry_state_continues_from_the_detached_final_state():
+    """Two consecutive windows read with carry_state give the same logits as one pass over both, and the
+    second window's loss does not back-propagate into the first (truncated BPTT)."""
+    from nnzoo.models.rnn_lm import CharLM, tiny
+    torch.manual_seed(0)
+    model = CharLM(tiny())  # seq_len 16, no dropout
+    ids = torch.randint(1, 12, (2, 33))
+    x1, y1, x2, y2 = ids[:, :16], ids[:, 1:17], ids[:, 16:32], ids[:, 17:33]
+    model.loss((x1, y1, False))
+    assert model._carried is not None and not model._carried[0].requires_grad
+    out = model.loss((x2, y2, True))
+    with torch.no_grad():
+        logits, _ = model(ids[:, :32])
+    want = torch.nn.functional.cross_entropy(logits[:, 16:].reshape(-1, 12), y2.reshape(-1))
+    assert float(out["loss"].detach()) == pytest.approx(float(want), rel=1e-5)
+    fresh = model.loss((x2, y2, False))  # an epoch's first step: from a zero state, so a different loss
+    assert float(fresh["loss"].detach()) != pytest.approx(float(want), rel=1e-5)
+    model.loss((x1[:1], y1[:1], True))  # another batch size cannot continue: starts afresh without error
+
+
+def test_carry_state_training_learns(nnzoo_cli, tmp_path):
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    for i in range(10):
+        (corpus / f"verse{i}.txt").write_text("to be or not to be, that is the question.\n" * (20 + i))
+    out = tmp_path / "run"
+    assert nnzoo_cli("train", "shakespeare-gru", f"data={corpus}", "--out", out, "--quiet", *TINY,
+                     "carry_state=true")[0] == 0
+    f = json.loads(nnzoo_cli("eval", out, "--json")[1])
+    assert f["test_loss_nats_per_char"] < 1.5

@@ -10,7 +10,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from ..nn.recurrent import Recurrent
+from ..nn.recurrent import Recurrent, detach_state
 
 CELLS = {"lstm": "lstm", "gru": "gru", "rnn": "rnn_tanh"}
 
@@ -31,6 +31,12 @@ class CharLMConfig:
     """Dropout between recurrent layers and before the output layer."""
     seq_len: int = 128
     """Characters per training window (backpropagation through this many steps)."""
+    carry_state: bool = False
+    """Training reads the text as char-rnn does: the training text is cut into batch-size contiguous streams,
+    each batch row reads the next seq_len characters of its stream and starts from the state the row ended
+    the previous step with (detached: truncated back-propagation through seq_len steps), so the model
+    learns to use context older than one window, as validation and test (which carry the state through
+    whole plays) let it. False: every window starts from a zero state at a random place in the text."""
     forget_bias: float = 0.0
     """lstm: start every forget gate's bias b_f at this value (Gers et al. 2000; Jozefowicz et al. 2015 use 1):
     f_t = sigma(1) ~ 0.73 at first, so the cell state and its gradient survive many steps from the first
@@ -60,6 +66,7 @@ class CharLM(nn.Module):
                         cell.bias_hh[f] = 0.0
         self.drop = nn.Dropout(cfg.dropout)
         self.head = nn.Linear(cfg.hidden, cfg.vocab_size)
+        self._carried = None  # carry_state: the last training batch's final state, detached (not saved)
 
     def forward(self, x: torch.Tensor, state=None):
         """x: B, T character ids -> logits B, T, V and the final recurrent state."""
@@ -67,12 +74,21 @@ class CharLM(nn.Module):
         return self.head(self.drop(h)).transpose(0, 1), state  # B, T, V
 
     def loss(self, batch) -> dict:
-        x, y = batch  # B, T inputs and the same characters shifted by one
-        logits, _ = self(x)
+        x, y, *cont = batch  # B, T inputs and the same characters shifted by one; carry_state: go on or not
+        state = self._carried if cont and cont[0] and self._carried is not None else None
+        if state is not None and _batch_of(state) != x.size(0):
+            state = None  # a batch of another size (the last of a subset, another rank count): start afresh
+        logits, state = self(x, state)
+        if cont:
+            self._carried = detach_state(state)  # the next window continues this one; its gradient stops here
         # L = -1/(B T) sum_{b,t} log p(y_bt | x_b,<=t), in nats per character
         loss = F.cross_entropy(logits.reshape(-1, logits.size(-1)), y.reshape(-1))
         # bits = nats / ln 2
         return {"loss": loss, "bits_per_char": loss.detach() / math.log(2)}
+
+
+def _batch_of(state) -> int:
+    return (state if isinstance(state, torch.Tensor) else state[0]).size(1)  # layers, B, H
 
 
 def tiny() -> CharLMConfig:

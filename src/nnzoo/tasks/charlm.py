@@ -27,20 +27,40 @@ class Task:
 
     def adapt(self, mcfg, data):
         data.seq_len = mcfg.seq_len  # the windows the batches cut depend on the model's context
+        data.carry_state = getattr(mcfg, "carry_state", False)
         return dataclasses.replace(mcfg, vocab_size=len(data.vocab))
 
     def n_train(self, data) -> int:
-        """Non-overlapping windows of seq_len + 1 characters (input and its one-step-shifted target)."""
-        return (len(data.train) - 1) // data.seq_len
+        """Non-overlapping windows of seq_len + 1 characters (input and its one-step-shifted target); with
+        carry_state one fewer, to leave room for the epoch's phase."""
+        return (len(data.train) - 1) // data.seq_len - int(data.carry_state)
+
+    def bucket(self, data, order: torch.Tensor, batch: int, seed: int) -> torch.Tensor:
+        """carry_state: ignore the shuffle and read the text in order. The n windows form `batch` contiguous
+        streams of S = n // batch windows; step i takes window i of every stream, so batch row b reads on
+        where it stopped. Each epoch shifts every window by one seeded phase (0 .. seq_len-1 characters) so
+        the cuts fall elsewhere. Without carry_state: the shuffle as it is."""
+        if not data.carry_state:
+            return order
+        S = len(order) // batch
+        data.stream_steps = S
+        data.phase = int(torch.randint(0, data.seq_len, (1,), generator=torch.Generator().manual_seed(seed)))
+        streams = torch.arange(S * batch).view(batch, S)  # row b: windows b*S .. b*S+S-1
+        return torch.cat([streams.t().reshape(-1), torch.arange(S * batch, len(order))])
 
     def batch(self, data, idx, device, train: bool, cfg):
         T = data.seq_len
         starts = idx * T
-        if train:  # a random phase per epoch-step so windows do not always cut the text at the same places
+        cont = None
+        if train and data.carry_state:
+            starts = starts + data.phase
+            cont = int(idx[0]) % data.stream_steps != 0  # the first step of an epoch starts every stream afresh
+        elif train:  # a random phase per epoch-step so windows do not always cut the text at the same places
             starts = starts + torch.randint(0, T, (1,)).clamp(max=len(data.train) - 1 - int(starts.max()) - T)
         rows = starts[:, None] + torch.arange(T + 1)  # B, T+1
         w = data.train[rows]
-        return w[:, :-1].to(device), w[:, 1:].to(device)
+        x, y = w[:, :-1].to(device), w[:, 1:].to(device)
+        return (x, y) if cont is None else (x, y, cont)
 
     @torch.no_grad()
     def stream_loss(self, model, ids, device, amp_dtype=None, streams=32) -> float:
