@@ -181,12 +181,20 @@ def test_ctrl_c_checkpoints_and_resumes(tmp_path):
     assert f"stopped at step {state_step + 5}/" in done.stdout
 
 
-def test_device_and_precision_flags(nnzoo_cli, tmp_path):
+def test_device_and_precision_flags(nnzoo_cli, tmp_path, monkeypatch):
     code, out, err = nnzoo_cli("train", "digits-cnn", "--out", tmp_path / "r", "--quiet", "--device", "cpu",
                                "--precision", "fp32", *FAST, "epochs=1")
     cfg = json.loads((tmp_path / "r" / "config.json").read_text())
     assert code == 0 and cfg["train"]["device"] == "cpu" and cfg["train"]["precision"] == "fp32"
     one_error_line(*nnzoo_cli("train", "digits-cnn", "--device", "tpu", *FAST), "unknown device 'tpu'")
+    # eval says what training ran with, since `auto` resolves per machine (bf16 where the CPU has bf16 units)
+    f = json.loads(nnzoo_cli("eval", tmp_path / "r", "--json")[1].strip().splitlines()[-1])
+    assert f["train_device"] == "cpu" and f["train_precision"] == "fp32"
+    monkeypatch.setattr("nnzoo.train.device.cpu_has_bf16", lambda: True)
+    assert nnzoo_cli("train", "digits-cnn", "--out", tmp_path / "b", "--quiet", "--device", "cpu", *FAST,
+                     "epochs=1")[0] == 0
+    f = json.loads(nnzoo_cli("eval", tmp_path / "b", "--json")[1].strip().splitlines()[-1])
+    assert f["train_precision"] == "bf16"
 
 
 def test_experiment_json_and_tour_report(nnzoo_cli, tmp_path):

@@ -60,7 +60,9 @@ def evaluate_run(run_dir: Path, write: bool = True) -> dict:
     figures, art = task.test_report(model, data, torch.device("cpu"))
     state = checkpoint.load_state(checkpoint.latest(run_dir))
     out = {"recipe": recipe.name, "data": tcfg.data, "step": int(state["step"]),
-           "train_wall_seconds": round(float(state["elapsed"]), 1), **figures}
+           "train_wall_seconds": round(float(state["elapsed"]), 1),
+           # the autocast precision and device training ran with (runs from before nnzoo recorded it: absent)
+           **{f"train_{k}": state[k] for k in ("device", "precision") if k in state}, **figures}
     out.update({f"val_{k}": v for k, v in state.get("val", {}).items()})
     if write:
         checkpoint.atomic_write_text(run_dir / "eval.json", json.dumps(out, indent=2) + "\n")

@@ -32,6 +32,7 @@ from .optim import make_optimizer, make_schedule
 
 
 CKPT_SECONDS = 30.0
+PRECISION_NAMES = {None: "fp32", torch.bfloat16: "bf16", torch.float16: "fp16"}
 
 
 class Objective(nn.Module):
@@ -201,7 +202,9 @@ def fit(run_dir: Path, recipe, mcfg, tcfg: TrainConfig, resume: bool = False, ve
             checkpoint.save(run_dir, model, {
                 "players": {name: {"optimizer": p.opt.state_dict(), "scheduler": p.sched.state_dict(),
                                    "scaler": p.scaler.state_dict()} for name, p in players.items()},
-                "rng": rng_state(), "step": step, "elapsed": log.elapsed(), "val": val}, step)
+                "rng": rng_state(), "step": step, "elapsed": log.elapsed(), "val": val,
+                # what `precision=auto` / `device=auto` became on this machine: figures depend on it
+                "device": device.type, "precision": PRECISION_NAMES.get(amp_dtype, str(amp_dtype))}, step)
 
     # a GPU sync per step would cost throughput: check the loss there every log interval
     check_every = 1 if device.type == "cpu" else max(1, tcfg.log_every)
