@@ -6,9 +6,12 @@ time and the same share of the machine whatever else it is doing; each at its le
 --lr). Then it prints one JSON line per cell and a table. The LSTM starts with its forget gates open
 (forget_bias=1, as practitioners do; the recipe's own default is PyTorch's init). On a 2-core machine each
 process gets about 2/3 of a core, so the losses are higher than those of a recipe trained alone for the
-same minutes; the comparison between cells is what this measures.
+same minutes; the comparison between cells is what this measures. The recipes warm the learning rate up over
+the first 2 % of the time, which the vanilla RNN needs (without it Adam's first steps blow its recurrent
+matrix's spectral radius up: benchmarks/warmup_check.py); --warmup 0 trains all three without one, which
+puts the LSTM ahead of the RNN (BENCHMARKS.md).
 
-    python benchmarks/cell_comparison.py [--minutes 30] [--out runs/bench/cells]
+    python benchmarks/cell_comparison.py [--minutes 30] [--warmup 0] [--out runs/bench/cells]
 """
 from __future__ import annotations
 
@@ -37,6 +40,9 @@ def main() -> None:
     p.add_argument("--lr", action="append", default=[], metavar="CELL=LR",
                    help="override a cell's learning rate, e.g. --lr lstm=0.01 (default: " +
                         ", ".join(f"{c}={v:g}" for c, v in LR.items()) + ")")
+    p.add_argument("--warmup", type=float, default=None,
+                   help="share of the time spent warming the learning rate up linearly, for all three cells "
+                        "(default: the recipes' 0.02)")
     p.add_argument("--reuse", action="store_true", help="only evaluate runs already in --out")
     args = p.parse_args()
     lr = dict(LR)
@@ -62,6 +68,8 @@ def main() -> None:
                            f"time_limit={args.minutes}", f"lr={lr[cell]}", "tensorboard=false"]
             if cell == "lstm":
                 cmd.append(f"forget_bias={args.forget_bias}")
+            if args.warmup is not None:
+                cmd.append(f"warmup={args.warmup}")
             procs.append(subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL))
         if any(pr.wait() for pr in procs):
             sys.exit("a training run failed; see the messages above")
@@ -71,8 +79,9 @@ def main() -> None:
         js = subprocess.run(nnzoo + ["eval", str(run_dir), "--json", "--no-write"], cwd=ROOT, env=env,
                             capture_output=True, text=True, check=True).stdout
         f = json.loads(js)
-        lr_used = json.loads((run_dir / "config.json").read_text())["train"]["lr"]
-        row = {"cell": cell, "recipe": f"shakespeare-{cell}", "lr": lr_used, "steps": f["step"],
+        train = json.loads((run_dir / "config.json").read_text())["train"]
+        row = {"cell": cell, "recipe": f"shakespeare-{cell}", "lr": train["lr"], "warmup": train["warmup"],
+               "precision": f.get("train_precision", "?"), "steps": f["step"],
                "train_wall_seconds": f["train_wall_seconds"], "test_loss_nats_per_char": f["test_loss_nats_per_char"],
                "test_bits_per_char": f["test_bits_per_char"], "parameters": _params(run_dir)}
         rows.append(row)

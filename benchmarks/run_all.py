@@ -1,10 +1,10 @@
 """The long runs behind BENCHMARKS.md: every recipe at its full setting, the experiments at full size, and
 the engine-overhead comparison. Prints one JSON line per result and writes runs/bench/results.json.
 
-    python benchmarks/run_all.py [--only mnist-cnn digits-cnn cells overhead ...]
+    python benchmarks/run_all.py [--only mnist-cnn digits-cnn cells cells-warmup0 overhead ...]
 
-About 6.5 hours on 2 CPU cores: the three 30-minute character models (pycode-lstm alone, and the LSTM / GRU /
-RNN comparison `cells`), the translation and sentiment runs and the 20-minute VAE are most of it.
+About 7 hours on 2 CPU cores: the 30-minute character models (pycode-lstm alone, and the LSTM / GRU / RNN
+comparison `cells` and `cells-warmup0`, the three cells at once in each), the translation and sentiment runs and the 20-minute VAE are most of it.
 """
 from __future__ import annotations
 
@@ -49,7 +49,7 @@ def run(cmd: list[str]) -> tuple[float, str]:
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--only", nargs="+", help="recipes / experiments / 'overhead' to run")
+    p.add_argument("--only", nargs="+", help="recipes / experiments / 'cells' / 'cells-warmup0' / 'overhead' to run")
     args = p.parse_args()
     out = ROOT / "runs" / "bench"
     out.mkdir(parents=True, exist_ok=True)
@@ -95,13 +95,18 @@ def main() -> None:
         res = {"name": e, "command": f"nnzoo experiment {e}", "wall_seconds": round(wall, 1), **json.loads(js)}
         results.append(res)
         print(json.dumps(res), flush=True)
-    if want("cells"):  # LSTM vs GRU vs RNN at equal parameters and wall time (30 minutes, the three at once)
+    # LSTM vs GRU vs RNN at equal parameters and wall time (30 minutes, the three at once), with the recipes'
+    # 2 % learning-rate warm-up and without one: the order of the LSTM and the vanilla RNN turns on it
+    for name, extra in (("cells", []), ("cells-warmup0", ["--warmup", "0"])):
+        if not want(name):
+            continue
         import shutil
-        shutil.rmtree(out / "cells", ignore_errors=True)
-        wall, text = run([sys.executable, "benchmarks/cell_comparison.py", "--out", "runs/bench/cells"])
+        shutil.rmtree(out / name, ignore_errors=True)
+        cmd = ["benchmarks/cell_comparison.py", *extra, "--out", f"runs/bench/{name}"]
+        wall, text = run([sys.executable, *cmd])
         for line in text.splitlines():
             if line.startswith("{"):
-                res = {"name": "cells", "command": "python benchmarks/cell_comparison.py", **json.loads(line)}
+                res = {"name": name, "command": "python " + " ".join(cmd), **json.loads(line)}
                 results.append(res)
                 print(json.dumps(res), flush=True)
     if want("overhead"):
