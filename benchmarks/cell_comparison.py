@@ -11,7 +11,7 @@ the first 2 % of the time, which the vanilla RNN needs (without it Adam's first 
 matrix's spectral radius up: benchmarks/warmup_check.py); --warmup 0 trains all three without one, which
 puts the LSTM ahead of the RNN (BENCHMARKS.md).
 
-    python benchmarks/cell_comparison.py [--minutes 30] [--warmup 0] [--out runs/bench/cells]
+    python benchmarks/cell_comparison.py [--minutes 30] [--warmup 0 | --warmup lstm=0] [--out runs/bench/cells]
 """
 from __future__ import annotations
 
@@ -40,12 +40,20 @@ def main() -> None:
     p.add_argument("--lr", action="append", default=[], metavar="CELL=LR",
                    help="override a cell's learning rate, e.g. --lr lstm=0.01 (default: " +
                         ", ".join(f"{c}={v:g}" for c, v in LR.items()) + ")")
-    p.add_argument("--warmup", type=float, default=None,
-                   help="share of the time spent warming the learning rate up linearly, for all three cells "
-                        "(default: the recipes' 0.02)")
+    p.add_argument("--warmup", action="append", default=[], metavar="[CELL=]SHARE",
+                   help="share of the time spent warming the learning rate up linearly: SHARE for all three "
+                        "cells, CELL=SHARE for one, e.g. --warmup 0 or --warmup lstm=0 (default: the recipes' 0.02)")
     p.add_argument("--reuse", action="store_true", help="only evaluate runs already in --out")
     args = p.parse_args()
-    lr = dict(LR)
+    lr, warmup = dict(LR), {}
+    for item in args.warmup:
+        cell, _, value = item.rpartition("=")
+        try:
+            if cell and cell not in CELLS:
+                raise ValueError
+            warmup.update({c: float(value) for c in ([cell] if cell else CELLS)})
+        except ValueError:
+            p.error(f"--warmup {item!r}: write SHARE or CELL=SHARE with CELL one of {', '.join(CELLS)}, e.g. --warmup 0")
     for item in args.lr:
         cell, _, value = item.partition("=")
         try:
@@ -68,8 +76,8 @@ def main() -> None:
                            f"time_limit={args.minutes}", f"lr={lr[cell]}", "tensorboard=false"]
             if cell == "lstm":
                 cmd.append(f"forget_bias={args.forget_bias}")
-            if args.warmup is not None:
-                cmd.append(f"warmup={args.warmup}")
+            if cell in warmup:
+                cmd.append(f"warmup={warmup[cell]}")
             procs.append(subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL))
         if any(pr.wait() for pr in procs):
             sys.exit("a training run failed; see the messages above")
