@@ -11,14 +11,22 @@ TINY = ["hidden=32", "layers=1", "embed=16", "seq_len=32", "batch_size=16", "epo
         "tensorboard=false", "log_every=5", "schedule=constant"]
 
 
+VERSE = "to be or not to be, that is the question.\n"
+
+
+def write_corpus(folder, text: str, suffix: str = ".txt", repeats: int = 20):
+    """Ten files of one repeated text (10 files, so validation and test can each hold whole ones out)."""
+    folder.mkdir()
+    for i in range(10):
+        (folder / f"f{i}{suffix}").write_text(text * (repeats + i))
+    return folder
+
+
 @pytest.fixture(scope="module")
 def lm_run(tmp_path_factory):
     from nnzoo.cli import main
     root = tmp_path_factory.mktemp("lm")
-    corpus = root / "corpus"
-    corpus.mkdir()
-    for i in range(10):
-        (corpus / f"verse{i}.txt").write_text("to be or not to be, that is the question.\n" * (20 + i))
+    corpus = write_corpus(root / "corpus", VERSE)
     out = root / "run"
     assert main(["train", "shakespeare-lstm", f"data={corpus}", "--out", str(out), "--quiet", *TINY]) == 0
     return out
@@ -88,10 +96,7 @@ def test_samples_side_by_side_are_seeded(lm_run):
 
 
 def test_python_corpus_reports_the_share_of_sampled_functions_that_parse(nnzoo_cli, tmp_path):
-    corpus = tmp_path / "code"
-    corpus.mkdir()
-    for i in range(10):
-        (corpus / f"m{i}.py").write_text("def add(a, b):\n    return a + b\n\n\n" * (30 + i))
+    corpus = write_corpus(tmp_path / "code", "def add(a, b):\n    return a + b\n\n\n", ".py", repeats=30)
     out = tmp_path / "run"
     assert nnzoo_cli("train", "pycode-lstm", f"data={corpus}", "--out", out, "--quiet", *TINY, "epochs=4")[0] == 0
     code, text, _ = nnzoo_cli("eval", out, "--json")
@@ -198,10 +203,7 @@ def test_carry_state_continues_from_the_detached_final_state():
 
 
 def test_carry_state_training_learns(nnzoo_cli, tmp_path):
-    corpus = tmp_path / "corpus"
-    corpus.mkdir()
-    for i in range(10):
-        (corpus / f"verse{i}.txt").write_text("to be or not to be, that is the question.\n" * (20 + i))
+    corpus = write_corpus(tmp_path / "corpus", VERSE)
     out = tmp_path / "run"
     assert nnzoo_cli("train", "shakespeare-gru", f"data={corpus}", "--out", out, "--quiet", *TINY,
                      "carry_state=true")[0] == 0
