@@ -27,7 +27,7 @@ class Task:
 
     def adapt(self, mcfg, data):
         data.seq_len = mcfg.seq_len  # the windows the batches cut depend on the model's context
-        data.carry_state = getattr(mcfg, "carry_state", False)
+        data.carry_state = mcfg.carry_state
         return dataclasses.replace(mcfg, vocab_size=len(data.vocab))
 
     def n_train(self, data) -> int:
