@@ -1,17 +1,22 @@
 """Sentence polarity end to end on a small generated copy of the real data's archive (the real set is
 vaderSentiment's Rotten Tomatoes sentences; tests never need it installed)."""
+import dataclasses
 import io
 import json
 import random
 import tarfile
+import zlib
 
 import pytest
 import torch
+import torch.nn.functional as F
 
 from nnzoo.data import DataError, load_sentences
-from nnzoo.data.sentiment import EXTRA_MIN_RATING, MIN_COUNT, PAD, UNK, load_lexicon, tokenize
+from nnzoo.data.sentiment import (EXTRA_MIN_RATING, MAX_GRAMS, MIN_COUNT, PAD, UNK, Featurizer, char_grams,
+                                  load_lexicon, tokenize)
 from nnzoo.data.store import vader_sdist
-from nnzoo.models.bilstm_classifier import BiLSTMClassifier, BiLSTMClassifierConfig
+from nnzoo.models.bilstm_classifier import (BiLSTMClassifier, BiLSTMClassifierConfig, example_batch, mean_log_prob,
+                                            tiny)
 
 from test_cli import one_error_line
 
@@ -185,8 +190,8 @@ def test_loss_falls_on_the_fake_sentences(fake_root):
     assert losses[-1] < 0.3 * losses[0]
 
 
-TINY = ["embed=16", "hidden=16", "dropout=0", "embed_dropout=0", "epochs=6", "batch_size=16", "lr=0.01",
-        "schedule=constant", "warmup=0", "tensorboard=false", "log_every=5"]
+TINY = ["embed=16", "hidden=16", "members=1", "subwords=500", "dropout=0", "embed_dropout=0", "epochs=6",
+        "batch_size=16", "lr=0.01", "schedule=constant", "warmup=0", "tensorboard=false", "log_every=5"]
 
 
 @pytest.fixture(scope="module")
@@ -285,30 +290,98 @@ def test_lexicon_is_read_and_checked(fake_root, tmp_path, monkeypatch):
         load_lexicon()
 
 
+def test_features_carry_rating_and_spelling_of_every_token(fake_root):
+    assert char_grams("film") == ["<fi", "fil", "ilm", "lm>", "<fil", "film", "ilm>", "<film", "film>"]
+    assert len(char_grams("x" * 60)) == MAX_GRAMS
+    d = load_sentences("rt-sentences")
+    assert d.lexicon["gripping"] == 2.1
+    f = d.features("test")
+    assert f.shape[:2] == d.test_x.shape and f.shape[2] == 2 + max(len(char_grams(w)) for s in d.texts["test"]
+                                                                   for w in tokenize(s))
+    assert torch.equal(f[..., 0], d.test_x)  # column 0: the same word ids as the data's matrices
+    x = Featurizer(d.vocab, d.lexicon)(["Gripping zzunseen qwxz film"])  # zzunseen: rated, never in a sentence
+    assert x[0, :, 0].tolist() == [d.vocab.index("gripping"), UNK, UNK, d.vocab.index("film")]
+    assert x[0, :, 1].tolist() == [21, 30, 0, 0]  # VADER's rating in tenths, unknown words included
+    codes = x[0, 1, 2:]
+    assert codes[codes > 0].tolist() == [zlib.crc32(g.encode()) + 1 for g in char_grams("zzunseen")]
+    assert not torch.equal(x[0, 1, 2:], x[0, 2, 2:])  # two unknown words, two spellings
+    pad = Featurizer(d.vocab, d.lexicon)(["a film", "a"])
+    assert (pad[1, 1] == 0).all()  # past a sentence's end: all zeros
+
+
 def test_valence_rides_beside_the_embedding():
     torch.manual_seed(0)
     cfg = BiLSTMClassifierConfig(vocab_size=6, embed=4, hidden=5, pool="max", dropout=0.0, embed_dropout=0.0,
                                  lexicon=True)
     m = BiLSTMClassifier(cfg).eval()
     assert m.rnn.cells[0][0].weight_ih.shape[1] == 4 + 1  # one input more than the embedding
-    rated = m.set_valence(["<pad>", "<unk>", "good", "bad", "film", "meh"], {"good": 3.0, "bad": -2.0, "x": 1.0})
-    assert rated == 2 and m.valence.tolist() == [0.0, 0.0, 0.75, -0.5, 0.0, 0.0]
-    x = torch.tensor([[2, 4], [3, 4]])
-    before = m(x)
-    with torch.no_grad():
-        m.valence.zero_()
-    assert not torch.allclose(m(x), before)  # the valence reaches the output
-    assert "valence" in m.state_dict()  # saved with the model, so predict needs no lexicon
+    x = torch.tensor([[[2, 30], [4, 0]], [[3, -20], [4, 0]]])  # word ids and ratings in tenths
+    rated = m(x)
+    assert not torch.allclose(rated, m(x[..., 0]))  # the rating reaches the output
+    assert torch.allclose(m(x * torch.tensor([1, 0])), m(x[..., 0]))  # word ids alone: rating 0
+    assert not any("valence" in k for k in m.state_dict())  # the rating comes with the input, not the model
 
 
-def test_lexicon_run_fills_the_valences_and_predicts(fake_root, tmp_path, nnzoo_cli):
+def test_subwords_give_unknown_words_a_vector_from_their_spelling():
+    torch.manual_seed(0)
+    d = Featurizer(["<pad>", "<unk>", "film"], {})
+    x = d(["dreadful film", "wonderful film"])  # both adjectives unknown: word id UNK
+    assert torch.equal(x[0, :, 0], x[1, :, 0])
+    kw = dict(vocab_size=3, embed=4, hidden=5, pool="max", dropout=0.0, embed_dropout=0.0)
+    plain = BiLSTMClassifier(BiLSTMClassifierConfig(**kw)).eval()
+    out = plain(x)
+    assert torch.allclose(out[0], out[1])  # without n-grams, one <unk> for both
+    sub = BiLSTMClassifier(BiLSTMClassifierConfig(**kw, subwords=50)).eval()
+    out = sub(x)
+    assert not torch.allclose(out[0], out[1])  # with them, each word is read from its letters
+    # the codes (up to 2^32) are hashed into the model's 50 buckets, 0 staying "no n-gram"
+    sub.loss((x, torch.tensor([0, 1])))["loss"].backward()
+    g = sub.grams.weight.grad
+    assert g[0].abs().sum() == 0 and (g[1:].abs().sum(1) > 0).sum() > 5
+
+
+def test_subword_run_trains_and_predicts(fake_root, tmp_path, nnzoo_cli):
     from nnzoo.cli import main
-    from nnzoo import runs
-    out = tmp_path / "lex"
-    assert main(["train", "sentiment-bilstm", "--out", str(out), "--quiet", *TINY, "epochs=2", "lexicon=1"]) == 0
-    model = runs.load_run(out)[3]
-    vocab = json.loads((out / "config.json").read_text())["words"]
-    v = dict(zip(vocab, model.valence.tolist()))
-    assert v["gripping"] == pytest.approx(2.1 / 4) and v["dull"] == pytest.approx(-1.7 / 4) and v["film"] == 0
+    out = tmp_path / "sub"
+    assert main(["train", "sentiment-bilstm", "--out", str(out), "--quiet", *TINY, "epochs=2", "subwords=300"]) == 0
+    assert json.loads((out / "config.json").read_text())["model_config"]["subwords"] == 300
     code, out_text, _ = nnzoo_cli("predict", out, "a gripping film", "--json")
     assert code == 0 and json.loads(out_text.splitlines()[-1])[0]["label"] == "positive"
+
+
+def test_lexicon_run_saves_the_lexicon_and_predicts(fake_root, tmp_path, nnzoo_cli):
+    from nnzoo.cli import main
+    out = tmp_path / "lex"
+    assert main(["train", "sentiment-bilstm", "--out", str(out), "--quiet", *TINY, "epochs=2", "lexicon=1"]) == 0
+    lexicon = json.loads((out / "config.json").read_text())["lexicon"]
+    assert lexicon["gripping"] == 2.1 and lexicon["zzunseen"] == 3.0  # saved: predict needs no data set
+    code, out_text, _ = nnzoo_cli("predict", out, "a gripping film", "--json")
+    assert code == 0 and json.loads(out_text.splitlines()[-1])[0]["label"] == "positive"
+
+
+def test_ensemble_averages_its_members_probabilities():
+    torch.manual_seed(0)
+    m = BiLSTMClassifier(dataclasses.replace(tiny(), members=3)).eval()
+    x, y = example_batch(tiny())
+    assert len(m.members) == 3 and not torch.equal(m.members[0].embed.weight, m.members[1].embed.weight)
+    z = [member(x) for member in m.members]
+    p = torch.stack([zk.softmax(-1) for zk in z]).mean(0)
+    assert torch.allclose(m(x).softmax(-1), p, atol=1e-6) and torch.allclose(m(x).exp(), p, atol=1e-6)
+    out = m.loss((x, y))
+    # each member is trained on its own loss: the mean of theirs, not the loss of the averaged prediction
+    want = sum(F.cross_entropy(zk, y) for zk in z) / 3
+    assert torch.allclose(out["loss"], want) and not torch.allclose(out["loss"], F.nll_loss(p.log(), y))
+    # logsumexp keeps the average finite where one member's probability underflows
+    sure = mean_log_prob([torch.tensor([[200.0, -200.0]]), torch.tensor([[-200.0, 200.0]])])
+    assert torch.allclose(sure.exp(), torch.tensor([[0.5, 0.5]]))
+
+
+def test_ensemble_run_trains_evaluates_and_predicts(fake_root, tmp_path, nnzoo_cli):
+    from nnzoo.cli import main
+    out = tmp_path / "ens"
+    assert main(["train", "sentiment-bilstm", "--out", str(out), "--quiet", *TINY, "epochs=3", "members=2",
+                 "subwords=200"]) == 0
+    code, text, _ = nnzoo_cli("eval", out, "--json")
+    assert code == 0 and json.loads(text.splitlines()[-1])["test_accuracy_percent"] >= 90
+    code, text, _ = nnzoo_cli("predict", out, "a dull script", "--json")
+    assert code == 0 and json.loads(text.splitlines()[-1])[0]["label"] == "negative"

@@ -145,17 +145,20 @@ RECIPES = {r.name: r for r in [
        train=_LM_TRAIN, quick=_LM_QUICK, metric="test_loss_nats_per_char", lower_is_better=True,
        reference="no published figure; also reports the share of 500 sampled functions Python's ast parses"),
     # sentence polarity (many to one): every word's embedding learnt from scratch (no pretrained vectors), with
-    # VADER's human-rated valence of the word beside it (lexicon). Training adds VADER's other rated sentences
-    # to the 8,454 movie ones (rt-sentences-plus; validation and test are the movie sentences of
-    # rt-sentences): 76.3 -> 78.7 % validation accuracy in one tuning run each. 128 units, max+mean pooling
-    # and the lexicon: mean validation accuracy of seeds 0-2 78.9 %, against 78.2 with 64 units and max
+    # VADER's human-rated valence of the token beside it (lexicon) and fastText's character n-grams added to it
+    # (subwords), so the test split's unknown words (5 % of its tokens) keep their rating and spelling. Training
+    # adds VADER's other rated sentences to the 8,454 movie ones (rt-sentences-plus; validation and test are
+    # the movie sentences of rt-sentences). One such BiLSTM: 79.7 % test (mean of seeds 0-5); four side by side,
+    # their probabilities averaged (members=4): 81.1 % for seed 0, at four times the training time
     _R("sentiment-bilstm", "sentiment", "bilstm-classifier", "rt-sentences-plus",
-       "bidirectional LSTM over words and their VADER valence, max+mean-pooled, on rated Rotten Tomatoes sentences",
+       "four bidirectional LSTMs over words, their spelling and VADER valence, max+mean-pooled, probabilities "
+       "averaged, on rated Rotten Tomatoes sentences",
        model_config=dict(embed=128, hidden=128, layers=1, pool="max+mean", dropout=0.5, embed_dropout=0.25,
-                         lexicon=True),
+                         lexicon=True, subwords=20000, members=4),
        train=dict(epochs=8, batch_size=64, lr=2e-3, schedule="cosine", grad_clip=1.0, log_every=20),
-       # the tour's version: 138 steps on 3,000 sentences without dropout, 64 % (the full recipe needs minutes)
-       quick=dict(epochs=3, train_subset=3000, lr=3e-3, embed_dropout=0.0, dropout=0.2), target=80.0,
+       # the tour's version: one member, 138 steps on 3,000 sentences without dropout (the full recipe needs
+       # minutes)
+       quick=dict(epochs=3, train_subset=3000, lr=3e-3, embed_dropout=0.0, dropout=0.2, members=1), target=80.0,
        reference="77.7 % (TF-IDF + logistic regression on this set); eval reports it on our split"),
     # English -> Spanish (many to many, unaligned): short verses of two public-domain Bibles, split by book.
     # The two recipes share encoder, decoder, read-out and training; only the decoder's view of the source

@@ -14,6 +14,9 @@ negative) to +4 (very positive) scale. It ships inside the source distribution o
   (`tokenize`). Typographic quotes and apostrophes are folded to ASCII first.
 - vocabulary: from the training split only, words seen at least MIN_COUNT times; id 0 is padding, id 1 an
   unknown word, so validation and test words unseen in training map to UNK.
+- features (`Featurizer`, what the classifier reads): per token its word id, its rating in VADER's lexicon
+  (which ships in the same sdist) and hash codes of its character n-grams. The last two are functions of
+  the token's letters alone, so a word the training split never had still arrives with them.
 
 `rt-sentences-plus` has the very same validation and test sentences, and adds VADER's other rated sentences
 to the training split (Amazon review snippets, New York Times editorial snippets and tweets, rated the same
@@ -26,6 +29,7 @@ import io
 import random
 import re
 import tarfile
+import zlib
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -57,6 +61,13 @@ LEXICON_FILE = "vaderSentiment/vader_lexicon.txt"
 """VADER's word list (7,517 words, emoticons and slang, each the mean of ten people's -4..+4 ratings), in the
 same sdist: the sentiment-bilstm model can read it as a fixed extra input (`lexicon=1`)."""
 
+GRAMS = (3, 5)
+"""Character n-gram lengths of a token's subword units, fastText's (Bojanowski et al. 2017) between "<" and
+">" marks: "<film>" -> "<fi", "fil", "ilm", "lm>", "<fil", ..., "ilm>", "<film", "film>"."""
+MAX_GRAMS = 40
+"""At most this many n-grams of one token (its first ones): a 14-letter word has 39; URLs in tweets have
+hundreds."""
+
 # words with inner apostrophes ("isn't", "director's"), numbers, or any single non-space non-word character
 TOKEN = re.compile(r"[a-z0-9]+(?:'[a-z0-9]+)*|[^\sa-z0-9]")
 FOLD = str.maketrans({"\u2019": "'", "\u2018": "'", "\u201c": '"', "\u201d": '"', "\u2013": "-", "\u2014": "-"})
@@ -86,9 +97,20 @@ class SentenceSplits:
     ratings: dict[str, torch.Tensor] = field(default_factory=dict)
     """split -> the mean human rating of each sentence, -4 to +4."""
     classes: list[str] = field(default_factory=lambda: list(CLASSES))
+    lexicon: dict[str, float] = field(default_factory=dict)
+    """VADER's lexicon, token -> mean rating (-4..+4); empty if the set has none."""
 
     def split(self, name: str) -> tuple[torch.Tensor, torch.Tensor]:
         return getattr(self, f"{name}_x"), getattr(self, f"{name}_y")
+
+    def features(self, split: str, idx=None) -> torch.Tensor:
+        """The classifier's input for sentences `idx` (all if None) of a split: B, T, 2 + K (`Featurizer`)."""
+        if getattr(self, "_featurizer", None) is None:
+            self._featurizer = Featurizer(self.vocab, self.lexicon)
+        texts = self.texts[split]
+        if idx is None:
+            return self._featurizer(texts)
+        return self._featurizer([texts[i] for i in (idx.tolist() if torch.is_tensor(idx) else idx)])
 
     def encode(self, sentences: list[str]) -> torch.Tensor:
         return encode(sentences, {w: i for i, w in enumerate(self.vocab)})
@@ -101,6 +123,50 @@ def encode(sentences: list[str], table: dict[str, int]) -> torch.Tensor:
     for i, r in enumerate(rows):
         x[i, :len(r)] = torch.tensor(r, dtype=torch.int64)
     return x
+
+
+def char_grams(token: str) -> list[str]:
+    """fastText's subword units of a token: its n-grams (GRAMS) between word boundary marks < and >."""
+    w = f"<{token}>"
+    lo, hi = GRAMS
+    return [w[i:i + n] for n in range(lo, hi + 1) for i in range(len(w) - n + 1)][:MAX_GRAMS]
+
+
+class Featurizer:
+    """Sentences -> B, T, 2 + K int64 features of each token (zeros past each sentence's end):
+    [..., 0] the word id (PAD, UNK or the vocabulary's), [..., 1] the token's VADER rating in tenths (-40..40,
+    0 when unrated), [..., 2:] 1 + the CRC-32 of each of its character n-grams (0: none), K the batch's most.
+    Everything but the word id is computed from the token's letters, so the model can read an unknown word's
+    rating and spelling; the model hashes the codes into its own number of buckets. Each distinct token is
+    worked out once and kept (the training batches revisit the same 30,000 tokens every epoch)."""
+
+    def __init__(self, vocab: list[str], lexicon: dict[str, float]):
+        self.table = {w: i for i, w in enumerate(vocab)}
+        self.lexicon = lexicon
+        self.forms = {}  # token -> its row in rows
+        self.rows = torch.zeros(1024, 2 + MAX_GRAMS, dtype=torch.int64)  # row 0: padding; doubles when full
+        self.n = 1
+
+    def form(self, token: str) -> int:
+        i = self.forms.get(token)
+        if i is None:
+            if self.n == len(self.rows):
+                self.rows = torch.cat([self.rows, torch.zeros_like(self.rows)])
+            grams = [zlib.crc32(g.encode("utf-8")) + 1 for g in char_grams(token)]
+            row = [self.table.get(token, UNK), round(10 * self.lexicon.get(token, 0.0)), *grams]
+            i = self.forms[token] = self.n
+            self.rows[i, :len(row)] = torch.tensor(row, dtype=torch.int64)
+            self.n += 1
+        return i
+
+    def __call__(self, sentences: list[str]) -> torch.Tensor:
+        ids = [[self.form(t) for t in tokenize(s)] for s in sentences]
+        x = torch.zeros(len(ids), max([1, *map(len, ids)]), dtype=torch.int64)  # form 0: padding
+        for i, r in enumerate(ids):
+            x[i, :len(r)] = torch.tensor(r, dtype=torch.int64)
+        feats = self.rows[x]  # B, T, 2 + MAX_GRAMS
+        used = (feats[..., 2:] != 0).any(1).any(0)  # the batch's n-gram columns that hold any code
+        return feats[..., :2 + int(used.sum())]  # a token's codes fill its first columns
 
 
 def sdist_member(sdist: Path, suffix: str) -> bytes:
@@ -198,7 +264,9 @@ def build(name: str, rated: list[tuple[float, str]], seed: int = 0, min_count: i
 def load_rt_sentences(seed: int = 0) -> SentenceSplits:
     if not is_installed("rt-sentences"):
         raise missing("rt-sentences")
-    return build("rt-sentences", read_ground_truth(vader_sdist(), [INNER_FILE])[INNER_FILE], seed=seed)
+    d = build("rt-sentences", read_ground_truth(vader_sdist(), [INNER_FILE])[INNER_FILE], seed=seed)
+    d.lexicon = read_lexicon(vader_sdist())
+    return d
 
 
 def load_rt_sentences_plus(seed: int = 0) -> SentenceSplits:
@@ -206,8 +274,10 @@ def load_rt_sentences_plus(seed: int = 0) -> SentenceSplits:
     if not is_installed("rt-sentences"):
         raise missing("rt-sentences")
     files = read_ground_truth(vader_sdist(), [INNER_FILE, *OTHER_FILES])
-    return build("rt-sentences-plus", files[INNER_FILE], seed=seed,
-                 extra_train=[x for f in OTHER_FILES for x in files[f]])
+    d = build("rt-sentences-plus", files[INNER_FILE], seed=seed,
+              extra_train=[x for f in OTHER_FILES for x in files[f]])
+    d.lexicon = read_lexicon(vader_sdist())
+    return d
 
 
 SENTENCE_DATASETS = {"rt-sentences": load_rt_sentences, "rt-sentences-plus": load_rt_sentences_plus}

@@ -13,7 +13,7 @@ import torch
 import torch.nn.functional as F
 
 from ..data import load_sentences
-from ..data.sentiment import PAD, UNK, encode
+from ..data.sentiment import PAD, UNK, Featurizer
 from ..errors import UserError
 from ..eval import metrics
 from ..train.device import autocast
@@ -23,8 +23,10 @@ N_SHOWN = 8
 
 
 def trim(x: torch.Tensor) -> torch.Tensor:
-    """Drop the padding columns no sentence of this batch reaches (the data are padded to the split's longest)."""
-    T = int((x != PAD).sum(1).max()) if len(x) else 1
+    """Drop the padding steps no sentence of this batch reaches (x: B, T ids or B, T, C features, padded to
+    the split's longest)."""
+    words = x[..., 0] if x.dim() == 3 else x
+    T = int((words != PAD).sum(1).max()) if len(x) else 1
     return x[:, :max(T, 1)]
 
 
@@ -53,26 +55,22 @@ class Task:
         return len(data.train_x)
 
     def before_training(self, model, data, tcfg, device, verbose: bool) -> None:
-        """VADER's valences into the model, and language-model pretraining on the training sentences (labels
-        unused), when the model asks for them."""
-        if getattr(model.cfg, "lexicon", False):
-            from ..data.sentiment import load_lexicon
-            rated = model.set_valence(data.vocab, load_lexicon())
-            if verbose:
-                print(f"lexicon: VADER rates {rated:,} of the {len(data.vocab) - 2:,} vocabulary words")
+        """Language-model pretraining on the training sentences (labels unused), when the model asks for it."""
         epochs = getattr(model.cfg, "pretrain_epochs", 0)
         if not epochs or not hasattr(model, "pretrain"):
             return
         from ..train.logging import progress
-        bar = progress(epochs, 0, desc="pretrain (language model)", unit="epoch", enabled=verbose)
+        bar = progress(epochs * getattr(model.cfg, "members", 1), 0, desc="pretrain (language model)", unit="epoch",
+                       enabled=verbose)
         model.to(device)
         x = data.train_x[:tcfg.train_subset or len(data.train_x)].to(device)
         model.pretrain(x, epochs, batch_size=tcfg.batch_size, lr=tcfg.lr,
+                       features=lambda idx: data.features("train", idx),
                        progress=lambda e, loss: (bar.update(1), bar.set_postfix(nats_per_word=f"{loss:.3f}")))
         bar.close()
 
     def batch(self, data, idx, device, train: bool, cfg):
-        x, y = trim(data.train_x[idx]), data.train_y[idx]
+        x, y = data.features("train", idx), data.train_y[idx]
         return x.to(device, non_blocking=True), y.to(device, non_blocking=True)
 
     @torch.no_grad()
@@ -85,14 +83,14 @@ class Task:
         return torch.cat(outs) if outs else torch.zeros(0, 2)
 
     def evaluate(self, model, data, split, device, amp_dtype=None) -> dict:
-        x, y = data.split(split)
+        x, y = data.features(split), data.split(split)[1]
         logits = self.predict_logits(model, x, device, amp_dtype)
         return {"loss": float(F.cross_entropy(logits, y)), "accuracy": metrics.accuracy(logits, y)}
 
     def test_report(self, model, data, device) -> tuple[dict, dict]:
         """Figures for eval.json (with the TF-IDF baseline on the same split) and arrays for the pictures."""
         x, y = data.test_x, data.test_y
-        logits = self.predict_logits(model, x, device)
+        logits = self.predict_logits(model, data.features("test"), device)
         pred, prob = logits.argmax(1), logits.softmax(1)
         acc = metrics.accuracy(logits, y)
         base = tfidf_logreg_accuracy(data.texts["train"], data.train_y, data.texts["test"], y)
@@ -128,9 +126,9 @@ class Task:
                 "shown_true": y[idx].numpy(), "shown_pred": pred[idx].numpy(), "shown_prob": conf[idx].numpy()}
 
     def describe(self, data) -> dict:
-        """What config.json records about the data, so a prediction needs no data set: the class names and
-        the word list (under "words", not "vocab", which marks a character language model)."""
-        return {"classes": list(data.classes), "words": list(data.vocab)}
+        """What config.json records about the data, so a prediction needs no data set: the class names, the
+        word list (under "words", not "vocab", which marks a character language model) and VADER's lexicon."""
+        return {"classes": list(data.classes), "words": list(data.vocab), "lexicon": dict(data.lexicon)}
 
     def predict_texts(self, model, mcfg, doc: dict, texts: list[str]) -> list[dict]:
         """Class and probability of each sentence. A sentence with no word of the training vocabulary gives
@@ -139,8 +137,8 @@ class Task:
         if not words:
             raise UserError("config.json of this run has no word list; retrain it with this version of nnzoo")
         classes = doc.get("classes") or [str(i) for i in range(mcfg.n_classes)]
-        x = encode(texts, {w: i for i, w in enumerate(words)})
-        for text, row in zip(texts, x):
+        x = Featurizer(words, doc.get("lexicon") or {})(texts)
+        for text, row in zip(texts, x[..., 0]):
             if not (row > UNK).any():
                 raise UserError(f"none of the words of {text!r} is in the model's vocabulary ({len(words) - 2:,} "
                                 "words of its English training sentences); write a sentence in English")
