@@ -29,7 +29,7 @@ demo: data
 test: data
 	$(BIN)/python -m pytest
 
-# The long runs behind BENCHMARKS.md (about 7.5 hours on 2 cores).
+# The long runs behind BENCHMARKS.md (about 8.5 hours on 2 cores).
 bench: data
 	$(BIN)/python benchmarks/run_all.py
 

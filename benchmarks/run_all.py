@@ -3,8 +3,10 @@ the engine-overhead comparison. Prints one JSON line per result and writes runs/
 
     python benchmarks/run_all.py [--only mnist-cnn digits-cnn cells cells-warmup0 overhead ...]
 
-About 7.5 hours on 2 CPU cores: the 30-minute character models (pycode-lstm alone, and the LSTM / GRU / RNN
-comparisons `cells`, `cells-warmup0` and `cells-best-warmup`, the three cells at once in each), the translation and sentiment runs and the 20-minute VAE are most of it.
+About 8.5 hours on 2 CPU cores: the 30-minute character models (pycode-lstm alone, and the LSTM / GRU / RNN
+comparisons `cells`, `cells-warmup0` and `cells-best-warmup`, the three cells at once in each), the translation
+runs, the sentiment runs (three of the four-member recipe, six single members: over an hour) and the 20-minute
+VAE are most of it.
 """
 from __future__ import annotations
 

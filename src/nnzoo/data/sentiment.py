@@ -99,13 +99,14 @@ class SentenceSplits:
     classes: list[str] = field(default_factory=lambda: list(CLASSES))
     lexicon: dict[str, float] = field(default_factory=dict)
     """VADER's lexicon, token -> mean rating (-4..+4); empty if the set has none."""
+    _featurizer: "Featurizer | None" = field(default=None, init=False, repr=False)
 
     def split(self, name: str) -> tuple[torch.Tensor, torch.Tensor]:
         return getattr(self, f"{name}_x"), getattr(self, f"{name}_y")
 
     def features(self, split: str, idx=None) -> torch.Tensor:
         """The classifier's input for sentences `idx` (all if None) of a split: B, T, 2 + K (`Featurizer`)."""
-        if getattr(self, "_featurizer", None) is None:
+        if self._featurizer is None:
             self._featurizer = Featurizer(self.vocab, self.lexicon)
         texts = self.texts[split]
         if idx is None:
@@ -138,7 +139,7 @@ class Featurizer:
     0 when unrated), [..., 2:] 1 + the CRC-32 of each of its character n-grams (0: none), K the batch's most.
     Everything but the word id is computed from the token's letters, so the model can read an unknown word's
     rating and spelling; the model hashes the codes into its own number of buckets. Each distinct token is
-    worked out once and kept (the training batches revisit the same 30,000 tokens every epoch)."""
+    worked out once and kept (the training batches revisit the same 27,000 tokens every epoch)."""
 
     def __init__(self, vocab: list[str], lexicon: dict[str, float]):
         self.table = {w: i for i, w in enumerate(vocab)}

@@ -1,5 +1,8 @@
 """Sentence classifier (many to one): embed each word, read the sentence both ways with a bidirectional LSTM,
-pool the states over the sentence's real words into one vector, and classify that vector.
+pool the states over the sentence's real words into one vector, and classify that vector. Optionally each
+word's embedding is joined by its VADER rating (`lexicon`) and its spelling (`subwords`, character n-grams),
+both of which an unknown word has too, and several such classifiers are trained side by side and averaged
+(`members`).
 
 Sentences of a batch have different lengths and are right-padded with id 0. Padding never changes a
 sentence's result: the LSTM reads a PackedSequence (each sentence stops at its own last word, and the
