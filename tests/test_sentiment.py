@@ -13,7 +13,7 @@ import torch.nn.functional as F
 
 from nnzoo.data import DataError, load_sentences
 from nnzoo.data.sentiment import (EXTRA_MIN_RATING, MAX_GRAMS, MIN_COUNT, PAD, UNK, Featurizer, char_grams,
-                                  load_lexicon, tokenize)
+                                  read_lexicon, tokenize)
 from nnzoo.data.store import vader_sdist
 from nnzoo.models.bilstm_classifier import (BiLSTMClassifier, BiLSTMClassifierConfig, example_batch, mean_log_prob,
                                             tiny)
@@ -279,15 +279,15 @@ def test_pretraining_runs_before_the_first_step_only_when_asked(fake_root, tmp_p
 
 
 def test_lexicon_is_read_and_checked(fake_root, tmp_path, monkeypatch):
-    lex = load_lexicon()
+    lex = load_sentences("rt-sentences").lexicon  # the loaders read it beside the sentences
     assert lex == {"gripping": 2.1, "funny": 1.9, "dull": -1.7, "boring": -1.3, ":)": 2.0, "zzunseen": 3.0}
     monkeypatch.setenv("NNZOO_DATA", str(tmp_path))
     write_sdist(tmp_path, ["1\t1.0\tA film."], lexicon=None)
     with pytest.raises(DataError, match="has no vaderSentiment/vader_lexicon.txt"):
-        load_lexicon()
+        read_lexicon(vader_sdist())
     write_sdist(tmp_path, ["1\t1.0\tA film."], lexicon=["good\tvery"])
     with pytest.raises(DataError, match="vader_lexicon.txt line 1"):
-        load_lexicon()
+        read_lexicon(vader_sdist())
 
 
 def test_features_carry_rating_and_spelling_of_every_token(fake_root):

@@ -227,12 +227,6 @@ def read_lexicon(sdist: Path) -> dict[str, float]:
     return out
 
 
-def load_lexicon() -> dict[str, float]:
-    if not is_installed("rt-sentences"):
-        raise missing("rt-sentences")
-    return read_lexicon(vader_sdist())
-
-
 def build(name: str, rated: list[tuple[float, str]], seed: int = 0, min_count: int = MIN_COUNT,
           extra_train: list[tuple[float, str]] = ()) -> SentenceSplits:
     """Label by the rating's sign (zeros dropped), split by a fixed shuffle, vocabulary from train.
