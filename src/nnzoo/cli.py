@@ -10,7 +10,7 @@ from pathlib import Path
 
 from .errors import TrainingDiverged, UserError
 
-EXIT_USER, EXIT_DIVERGED = 2, 3
+EXIT_FAILED, EXIT_USER, EXIT_DIVERGED = 1, 2, 3
 
 
 def _train_keys_help() -> str:
@@ -216,9 +216,15 @@ def cmd_experiment(args) -> int:
 
 
 def cmd_tour(args) -> int:
-    from .tour import run_tour
-    report = run_tour(Path(args.out) if args.out else None, only=args.only, verbose=not args.quiet)
-    print(f"report: {report}")
+    from .tour import ERROR_LOG, run_tour
+    result = run_tour(Path(args.out) if args.out else None, only=args.only, verbose=not args.quiet)
+    print(result.table())
+    print(f"report: {result.report}")
+    if result.errors:
+        names = ", ".join(s["title"] for s in result.errors)
+        print(f"nnzoo: {len(result.errors)} tour section(s) in error: {names}; tracebacks in "
+              f"{result.report.parent / ERROR_LOG}", file=sys.stderr)
+        return EXIT_FAILED
     return 0
 
 

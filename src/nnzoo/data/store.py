@@ -17,6 +17,10 @@ class DataError(Exception):
     """A data set is missing, corrupt or of the wrong shape. The message names the fix."""
 
 
+class DataMissing(DataError):
+    """A registered data set is not installed on this machine; the message is the command that installs it."""
+
+
 def data_root() -> Path:
     """`$NNZOO_DATA`, else `data/` of the source checkout nnzoo runs from, else `~/.cache/nnzoo/data`."""
     env = os.environ.get("NNZOO_DATA")
@@ -111,8 +115,8 @@ def is_installed(name: str) -> bool:
     return name in INSTALLERS and INSTALLERS[name][1]()
 
 
-def missing(name: str) -> DataError:
-    return DataError(f"data set {name!r} is not installed; run: nnzoo data install {name}"
+def missing(name: str) -> DataMissing:
+    return DataMissing(f"data set {name!r} is not installed; run: nnzoo data install {name}"
                      f"  (which runs: {install_command(name)})")
 
 

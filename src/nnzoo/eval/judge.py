@@ -3,17 +3,19 @@
 Autoencoder swaps and GAN samples are scored by what a good MNIST classifier reads in them. We cannot
 download a pretrained network, so the judge is trained here, once, by nnzoo's own `mnist-cnn` recipe for 2
 epochs (about 99.2 % test accuracy, a minute or two on 2 CPU cores), and kept as a run folder under the data
-folder: `<data>/judges/mnist-cnn`. Delete that folder to retrain it.
+folder: `<data>/judges/mnist-cnn`. Delete that folder to retrain it. Building it is atomic and safe from any
+context (train/cache.py); the tasks that read it ask for it before training starts, so a machine without
+MNIST hears so before the first step, not after the last.
 """
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import torch
 
 JUDGE_EPOCHS = 2
 JUDGE_OVERRIDES = [f"epochs={JUDGE_EPOCHS}", "tensorboard=false"]
+JUDGE_SHAPE = (1, 28, 28)  # the images it reads: MNIST's
 
 
 def judge_dir() -> Path:
@@ -21,28 +23,30 @@ def judge_dir() -> Path:
     return data_root() / "judges" / "mnist-cnn"
 
 
+def ensure_judge(verbose: bool = True) -> Path:
+    """The judge's run folder, trained first if this data folder has none yet."""
+    from ..data import DataError
+    from ..train.cache import cached_run
+    try:
+        return cached_run(judge_dir(), "mnist-cnn", JUDGE_OVERRIDES, verbose=verbose,
+                          announce=f"nnzoo: training the MNIST judge once ({JUDGE_EPOCHS} epochs of mnist-cnn) "
+                                   f"into {judge_dir()}")
+    except DataError as e:
+        # the same kind (missing or corrupt), so the tour and the CLI treat it as they would MNIST's own
+        raise type(e)(f"nnzoo's MNIST judge, which scores these images, is trained on MNIST: {e}") from None
+
+
+def prepare_judge(shape, verbose: bool = True) -> None:
+    """Called by a task before training: build the judge now if images of this shape will be judged."""
+    if tuple(shape) == JUDGE_SHAPE:
+        ensure_judge(verbose)
+
+
 def mnist_judge(verbose: bool = True) -> torch.nn.Module:
     """The cached judge (in eval mode, on CPU), training it first if it is not there yet."""
-    from .. import registry, runs
-    from ..config import parse_overrides
+    from .. import runs
     from ..train import checkpoint
-    folder = judge_dir()
-    done = folder / "eval.json"
-    if not done.exists():
-        recipe = registry.get_recipe("mnist-cnn")
-        mcfg, tcfg = registry.resolve(recipe, parse_overrides(JUDGE_OVERRIDES))
-        tmp = folder.with_name(folder.name + ".tmp")
-        if tmp.exists():
-            shutil.rmtree(tmp)
-        from ..train.loop import fit
-        if verbose:
-            print(f"nnzoo: training the MNIST judge once ({JUDGE_EPOCHS} epochs of mnist-cnn) into {folder}")
-        fit(tmp, recipe, mcfg, tcfg, verbose=verbose)
-        runs.evaluate_run(tmp)
-        if folder.exists():
-            shutil.rmtree(folder)
-        tmp.rename(folder)  # complete or absent: a crash leaves only the .tmp folder, retrained next time
-    _, _, _, model = runs.load_run(folder)
+    _, _, _, model = runs.load_run(ensure_judge(verbose))
     checkpoint.unwrap(model).eval()
     return model
 

@@ -9,7 +9,7 @@ import dataclasses
 import numpy as np
 import torch
 
-from ..eval.judge import judge_labels, mnist_judge
+from ..eval.judge import judge_labels, mnist_judge, prepare_judge
 from . import swap
 from .reconstruct import EVAL_BATCH, SHOWN, psnr_db
 
@@ -25,6 +25,7 @@ class Task(swap.Task):
     kind = "unpaired translation"
 
     def adapt(self, mcfg, data):
+        prepare_judge(data.shape)  # the test report's judge, built before training
         return dataclasses.replace(mcfg, in_shape=tuple(data.shape))
 
     @torch.no_grad()

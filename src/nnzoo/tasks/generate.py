@@ -20,14 +20,13 @@ import torch
 
 from ..data import write_image_grid
 from ..errors import UserError
-from ..eval.judge import judge_features, judge_probs, mnist_judge
+from ..eval.judge import JUDGE_SHAPE, judge_features, judge_probs, mnist_judge, prepare_judge
 from ..eval.metrics import frechet_distance, inception_score
 from .reconstruct import ImageTask
 
 N_SAMPLES = 10_000  # samples behind every test figure (the histogram size)
 N_VAL = 2_000  # samples behind the per-epoch validation FID
 GEN_BATCH = 500
-JUDGE_SHAPE = (1, 28, 28)
 SHOWN_SAMPLES = 80  # 8 rows of 10 in the sample grids
 
 
@@ -68,6 +67,7 @@ class Task(ImageTask):
         self._judge = None
 
     def adapt(self, mcfg, data):
+        prepare_judge(data.shape)  # before training, and outside the evaluation's no_grad
         return dataclasses.replace(mcfg, in_shape=tuple(data.shape), n_classes=len(data.classes))
 
     # -- features the scores compare -------------------------------------------------------------------------
@@ -194,7 +194,8 @@ class Task(ImageTask):
 
 def _judge_ready() -> bool:
     from ..eval.judge import judge_dir
-    return (judge_dir() / "eval.json").exists()
+    from ..train.cache import is_built
+    return is_built(judge_dir())
 
 
 def _to(t, device):

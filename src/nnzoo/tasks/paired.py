@@ -17,11 +17,10 @@ import torch
 
 from ..data import read_image, write_image_grid
 from ..errors import UserError
-from ..eval.judge import judge_features, judge_labels, mnist_judge
+from ..eval.judge import JUDGE_SHAPE, judge_features, judge_labels, mnist_judge, prepare_judge
 from ..eval.metrics import frechet_distance, ssim
 from .reconstruct import EVAL_BATCH, ImageTask, psnr_db
 
-JUDGE_SHAPE = (1, 28, 28)
 SHOWN = 12
 
 
@@ -35,6 +34,10 @@ def translate_all(model, src: torch.Tensor, device) -> torch.Tensor:
 class Task(ImageTask):
     kind = "image to image"
     needs = "image-to-image models work on images in [0, 1]"
+
+    def adapt(self, mcfg, data):
+        prepare_judge(data.shape)  # SRGAN's feature loss and the test report read it: built before training
+        return super().adapt(mcfg, data)
 
     def attach(self, model, data, device) -> None:
         """SRGAN's content loss reads nnzoo's MNIST classifier: train it once if needed, hand it over frozen."""

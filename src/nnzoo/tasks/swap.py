@@ -15,7 +15,7 @@ import torch
 
 from ..data import load_images
 from ..errors import UserError
-from ..eval.judge import judge_labels, mnist_judge
+from ..eval.judge import judge_labels, mnist_judge, prepare_judge
 from .classify import shift_images
 from .reconstruct import EVAL_BATCH, SHOWN, psnr_db
 
@@ -50,6 +50,7 @@ class Task:
         return TwoSources(names, sets)
 
     def adapt(self, mcfg, data):
+        prepare_judge(data.shape)  # the test report's judge, built before training
         return dataclasses.replace(mcfg, in_shape=tuple(data.shape), sources=2)
 
     def n_train(self, data) -> int:

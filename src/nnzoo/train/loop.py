@@ -26,7 +26,7 @@ from ..errors import TrainingDiverged, UserError
 from . import checkpoint
 from .config import TrainConfig
 from .device import autocast, pick_device, pick_precision
-from .distributed import all_mean, setup, teardown
+from .distributed import Dist, all_mean, setup, teardown
 from .logging import MetricLogger, progress
 from .optim import make_optimizer, make_schedule
 
@@ -143,10 +143,18 @@ def _version() -> str:
     return __version__
 
 
-def fit(run_dir: Path, recipe, mcfg, tcfg: TrainConfig, resume: bool = False, verbose: bool = True) -> FitResult:
-    run_dir = Path(run_dir)
+def fit(run_dir: Path, recipe, mcfg, tcfg: TrainConfig, resume: bool = False, verbose: bool = True,
+        distributed: bool = True) -> FitResult:
+    """Train `recipe` into `run_dir`. Gradients are on whatever the caller's context (a cache built from
+    inside an evaluation under `torch.no_grad`, say). distributed=False trains in this process alone even under
+    torchrun: how a helper network is built from inside a distributed run."""
+    with torch.inference_mode(False), torch.enable_grad():
+        return _fit(Path(run_dir), recipe, mcfg, tcfg, resume, verbose, distributed)
+
+
+def _fit(run_dir: Path, recipe, mcfg, tcfg: TrainConfig, resume: bool, verbose: bool, distributed: bool) -> FitResult:
     device = pick_device(tcfg.device)
-    dist = setup(device.type)
+    dist = setup(device.type) if distributed else Dist()
     if dist.active and device.type == "cuda":
         device = torch.device("cuda", dist.local_rank)
     amp_dtype = pick_precision(tcfg.precision, device)
