@@ -74,6 +74,9 @@ td.status { width: 1%; white-space: nowrap; }
 tr.fail td { background: #fff8f7; }
 .error { border: 1px solid #ffcecb; border-left: 4px solid var(--fail); background: var(--fail-bg);
   color: #82071e; border-radius: 6px; padding: 12px 16px; margin: 12px 0; }
+.skipped { border: 1px solid var(--line); border-left: 4px solid var(--muted); background: var(--soft);
+  padding: 10px 14px; border-radius: 6px; margin: 10px 0; }
+.skipped pre { margin: 0; white-space: pre-wrap; word-break: break-word; font-size: 12.5px; }
 .error strong { display: block; margin-bottom: 4px; color: var(--fail); }
 .error pre { margin: 0; white-space: pre-wrap; word-break: break-word; font-size: 12.5px;
   font-family: ui-monospace, SFMono-Regular, "SF Mono", Menlo, Consolas, monospace; }
@@ -110,6 +113,8 @@ def _section_state(sec: dict) -> tuple[str, str]:
     """(css class, label) summarising one section for the contents and the tally."""
     if sec.get("error"):
         return "fail", "✗ error"
+    if sec.get("skipped"):
+        return "info", "– not run"
     statuses = [str(r.get("status", "info")).lower() for r in sec.get("rows") or []]
     fails = statuses.count("fail")
     if fails:
@@ -210,6 +215,9 @@ def write_report(out_dir: Path, title: str, sections: list[dict], meta: dict | N
             parts.append(f'<div class="summary">{_text_block(sec["summary"])}</div>')
         if sec.get("error"):
             parts.append(f'<div class="error"><strong>This section failed</strong><pre>{_e(sec["error"])}</pre></div>')
+        elif sec.get("skipped"):
+            parts.append(f'<div class="skipped"><strong>Not run on this machine</strong><pre>{_e(sec["skipped"])}'
+                         '</pre></div>')
         else:
             parts.append(_rows(sec.get("rows")))
         parts.append(_figures(sec.get("images"), out_dir))
