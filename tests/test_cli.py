@@ -206,3 +206,187 @@ def test_experiment_json_and_tour_report(nnzoo_cli, tmp_path):
     assert code == 0 and "experiment: xor" in html and "perceptron_accuracy" in html
     assert (tmp_path / "tour" / "experiment-xor" / "xor_decision_regions.png").stat().st_size > 1000
     one_error_line(*nnzoo_cli("tour", "--only", "nope", "--out", tmp_path / "t2"), "unknown tour item 'nope'")
+
+
+# -- bad values stop at the door: one line, exit 2, nothing written --------------------------------------------
+def png_header(w, h):
+    """A tiny PNG whose header claims w x h pixels (its data is a few bytes: decoding it would need w*h)."""
+    import struct
+    import zlib
+
+    def chunk(kind, data):
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 0, 0, 0, 0))
+            + chunk(b"IDAT", zlib.compress(b"\0" * 16)) + chunk(b"IEND", b""))
+
+
+@pytest.mark.parametrize("overrides,needles", [
+    (["lr=nan"], ["lr=nan is not allowed", "finite number > 0", "e.g. lr="]),
+    (["lr=-0.1"], ["lr=-0.1 is not allowed"]),
+    (["lr=1e999"], ["lr=inf is not allowed"]),
+    (["batch_size=0"], ["batch_size=0", ">= 1"]),
+    (["batch_size=-4"], ["batch_size=-4"]),
+    (["dropout=1.5"], ["dropout=1.5", "[0, 1)"]),
+    (["activation=swish"], ["activation='swish'", "leaky-relu", "e.g. activation=relu"]),
+    (["arch=vgg"], ["arch='vgg'", "lenet5", "resnet"]),
+    (["optimizer=adamm"], ["optimizer='adamm'", "adamw"]),
+    (["epochs=0"], ["epochs=0"]),
+    (["betas=[0.5,NaN]"], ["betas=[0.5,nan] is not allowed"]),
+    (["channels=[32,-1]"], ["channels=[32,-1]", "integers >= 1"]),
+])
+def test_bad_values_are_one_line(nnzoo_cli, tmp_path, overrides, needles):
+    out = tmp_path / "r"
+    one_error_line(*nnzoo_cli("train", "digits-cnn", "--out", out, *overrides), *needles)
+    assert not out.exists()
+
+
+def test_more_layers_than_documented(nnzoo_cli):
+    code, out, _ = nnzoo_cli("list", "shakespeare-lstm")
+    assert "(1 to 3)" in out
+    one_error_line(*nnzoo_cli("train", "shakespeare-lstm", "layers=4"), "layers=4", "[1, 3]")
+
+
+def test_argparse_mistakes_are_one_line(nnzoo_cli, trained):
+    one_error_line(*nnzoo_cli("sample", trained, "--length", "many"), "--length", "invalid int", "--help")
+    one_error_line(*nnzoo_cli("train", "digits-cnn", "--precision", "fp8"), "fp8", "bf16")
+    one_error_line(*nnzoo_cli("eval"), "required")
+    one_error_line(*nnzoo_cli("eval", trained, "--bogus"), "unrecognized arguments: --bogus")
+
+
+@pytest.mark.parametrize("args,needles", [
+    (["--length", "-1"], ["--length must be 1 or more", "got -1"]),
+    (["--length", "0"], ["--length must be", "got 0"]),
+    (["--temperature", "0"], ["temperature must be > 0", "got 0.0"]),
+    (["--temperature", "nan"], ["--temperature must be > 0 and finite", "got nan"]),
+    (["--temperature", "inf"], ["--temperature", "got inf"]),
+    (["--n", "0"], ["--n must be 1 or more", "got 0"]),
+    (["--seed", "-1"], ["--seed must be 0 or more", "got -1"]),
+])
+def test_sample_arguments(nnzoo_cli, trained, args, needles):
+    one_error_line(*nnzoo_cli("sample", trained, *args), *needles)
+
+
+def test_translate_beam_and_kind_of_run(nnzoo_cli, trained):
+    one_error_line(*nnzoo_cli("translate", trained, "God saw the light.", "--beam", "0"), "--beam must be", "got 0")
+    one_error_line(*nnzoo_cli("translate", trained, "God saw the light."), "not a translation run")
+
+
+def test_sentences_that_are_not_utf8():
+    """A sentence holding bytes the locale could not decode (surrogate escapes in sys.argv) is refused."""
+    from nnzoo.errors import UserError
+    from nnzoo.tasks import sentiment, translate
+    bad = "a good \udcff film"
+    with pytest.raises(UserError, match="not valid UTF-8"):
+        sentiment.Task().predict_texts(None, None, {"words": ["<pad>", "<unk>", "good"]}, ["fine", bad])
+    doc = {"source_words": ["<pad>", "<bos>", "<eos>", "<unk>", "god"], "target_words": ["<pad>"] * 4}
+    with pytest.raises(UserError, match="not valid UTF-8"):
+        translate.Task().translate(None, doc, bad, beam=1)
+
+
+def test_undecodable_arguments_still_make_one_line(nnzoo_cli, trained):
+    # an image run given an argument with a surrogate escape: the error line itself must be printable
+    one_error_line(*nnzoo_cli("predict", trained, "caf\udcff.png"), "no such image file", "\\udcff")
+
+
+def test_image_headers_claiming_huge_sizes(nnzoo_cli, trained, tmp_path):
+    for side in (30000, 5000):
+        f = tmp_path / f"bomb{side}.png"
+        f.write_bytes(png_header(side, side))
+        one_error_line(*nnzoo_cli("predict", trained, f), f"bomb{side}.png",
+                       "than nnzoo reads (16,777,216 pixels)")
+    code, out, err = nnzoo_cli("predict", trained, tmp_path / "bomb5000.png")
+    assert "5000x5000" in err
+
+
+@pytest.mark.parametrize("how,needles", [
+    ("latin1", ["not UTF-8", "not a run folder written by nnzoo"]),
+    ("list", ["JSON array, not an object"]),
+    ("no-train", ["no 'train' key", "not a run folder written by nnzoo"]),
+    ("no-model", ["no 'model' key"]),
+    ("model-config-list", ["'model_config' is a JSON array"]),
+    ("recipe-number", ["'recipe' is a JSON number"]),
+    ("unknown-model", ["model 'resnet-9000' is not one nnzoo knows"]),
+    ("nan-lr", ["config.json: lr=nan is not allowed", "retrain"]),
+    ("bad-channels", ["config.json: channels='wide' is not allowed"]),
+    ("unknown-key", ["unknown key 'colour'"]),
+])
+@pytest.mark.parametrize("command", ["eval", "predict", "sample", "resume"])
+def test_untrusted_config_json(nnzoo_cli, trained, tmp_path, how, needles, command):
+    run = tmp_path / "run"
+    run.mkdir()
+    doc = json.loads((trained / "config.json").read_text())
+    text = None
+    if how == "latin1":
+        text = (trained / "config.json").read_text().replace('"digits-cnn"', '"digits-cnn-\xe9"').encode("latin-1")
+    elif how == "list":
+        doc = [doc]
+    elif how.startswith("no-"):
+        del doc[how[3:]]
+    elif how == "model-config-list":
+        doc["model_config"] = [1, 2]
+    elif how == "recipe-number":
+        doc["recipe"] = 7
+    elif how == "unknown-model":
+        doc["model"] = "resnet-9000"
+    elif how == "nan-lr":
+        doc["train"]["lr"] = float("nan")  # json writes NaN, which json (and so nnzoo) reads back
+    elif how == "bad-channels":
+        doc["model_config"]["channels"] = "wide"
+    elif how == "unknown-key":
+        doc["model_config"]["colour"] = "red"
+    (run / "config.json").write_bytes(text if text is not None else json.dumps(doc).encode())
+    args = {"eval": ["eval", run], "predict": ["predict", run, "x.png"], "sample": ["sample", run],
+            "resume": ["train", "--resume", run]}[command]
+    one_error_line(*nnzoo_cli(*args), "config.json", *needles)
+
+
+@pytest.mark.parametrize("command", [["train", "digits-cnn", *FAST], ["experiment", "xor", "--quick"],
+                                     ["tour", "--only", "xor"]])
+def test_out_names_an_existing_file(nnzoo_cli, tmp_path, command):
+    f = tmp_path / "notes.txt"
+    f.write_text("keep me\n")
+    one_error_line(*nnzoo_cli(*command, "--out", f), "notes.txt is a file, not a folder")
+    one_error_line(*nnzoo_cli(*command, "--out", f / "sub"), "notes.txt is a file")
+    assert f.read_text() == "keep me\n" and sorted(p.name for p in tmp_path.iterdir()) == ["notes.txt"]
+
+
+def snapshot(folder):
+    return {str(p.relative_to(folder)): (p.read_bytes() if p.is_file() else None) for p in sorted(folder.rglob("*"))}
+
+
+def test_no_bad_command_changes_a_run_folder(nnzoo_cli, trained, tmp_path, monkeypatch):
+    before = snapshot(trained)
+    assert "config.json" in before and "eval.json" in before and any(k.startswith("checkpoints/") for k in before)
+    garbage = tmp_path / "garbage.png"
+    garbage.write_bytes(b"not a png")
+    bomb = tmp_path / "bomb.png"
+    bomb.write_bytes(png_header(30000, 30000))
+    Image.fromarray(np.zeros((32, 32), np.uint8)).save(tmp_path / "big.png")
+    bad = [
+        (["train", "--resume", trained, "lr=1"], "cannot change"),
+        (["train", "--resume", trained, "stop_after=-1"], "stop_after=-1 is not allowed"),
+        (["train", "--resume", trained, "precision=fp8"], "precision='fp8' is not allowed"),
+        (["train", "--resume", trained, "--device", "tpu"], "unknown device 'tpu'"),
+        (["train", "--resume", trained / "config.json"], "is a file, not a run folder"),
+        (["train", "digits-cnn", "--out", trained, "lr=nan"], "lr=nan"),
+        (["train", "digits-cnn", "--out", trained, "batch_size=0"], "batch_size=0"),
+        (["train", "digits-cnn", "--out", trained], "already holds a run"),
+        (["predict", trained, garbage], "cannot read image"),
+        (["predict", trained, bomb], "than nnzoo reads"),
+        (["predict", trained, tmp_path / "big.png"], "expects 8x8"),
+        (["predict", trained, "caf\udcff"], "no such image file"),
+        (["sample", trained, "--length", "-1"], "--length must be"),
+        (["sample", trained, "--temperature", "nan"], "--temperature must be"),
+        (["sample", trained], "generates nothing"),
+        (["translate", trained, "God saw the light."], "not a translation run"),
+        (["experiment", "xor", "--out", trained], "holds a training run"),
+        (["tour", "--only", "xor", "--out", trained], "holds a training run"),
+    ]
+    for args, needle in bad:
+        one_error_line(*nnzoo_cli(*args), needle)
+        assert snapshot(trained) == before, args
+    # eval with data of another shape than the run was trained on: refused before eval.json is rewritten
+    from nnzoo.data import vision
+    monkeypatch.setitem(vision.IMAGE_DATASETS, "digits", vision.load_digits28)
+    one_error_line(*nnzoo_cli("eval", trained), "trained on (1, 8, 8) inputs", "(1, 28, 28)")
+    assert snapshot(trained) == before

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import re
 import sys
 import textwrap
@@ -80,8 +81,9 @@ def cmd_train(args) -> int:
             raise UserError(f"{args.resume} is a {recipe.name} run, not {args.recipe}; drop the recipe name")
         from . import config as C
         from .train.config import TrainConfig
-        mcfg = registry.model_config(doc["model"], doc["model_config"])
-        tcfg = C.from_dict(TrainConfig, doc["train"])
+        source = str(Path(args.resume) / "config.json")
+        mcfg = registry.model_config(doc["model"], doc["model_config"], source)
+        tcfg = C.from_dict(TrainConfig, doc["train"], source)
         # where and when to stop may change on resume (another machine, another stop point); anything
         # else would make it another run
         extra = parse_overrides(overrides)
@@ -155,11 +157,28 @@ def cmd_predict(args) -> int:
     return 0
 
 
+def _check_seed(seed: int) -> None:
+    if seed < 0:
+        raise UserError(f"--seed must be 0 or more, got {seed}; e.g. --seed 0")
+
+
 def cmd_sample(args) -> int:
     from . import registry, runs
+    # the numbers are checked before anything is read or written (argparse only made them int / float)
+    if args.length < 1:
+        raise UserError(f"--length must be 1 or more characters, got {args.length}; e.g. --length 500")
+    if not (math.isfinite(args.temperature) and args.temperature > 0):
+        raise UserError(f"--temperature must be > 0 and finite (below 1 safer, above 1 wilder), got "
+                        f"{args.temperature}; e.g. --temperature 0.8")
+    if args.n < 1:
+        raise UserError(f"--n must be 1 or more samples, got {args.n}; e.g. --n 64")
+    _check_seed(args.seed)
+    if args.out and Path(args.out).is_dir():
+        raise UserError(f"--out {args.out} is a folder; give the PNG file to write, e.g. "
+                        f"--out {Path(args.out) / 'sample.png'}")
     run_dir = Path(args.run_dir)
     doc = runs.read_config(run_dir)
-    recipe = registry.get_recipe(doc.get("recipe", "?"))
+    recipe = registry.get_recipe(doc["recipe"])
     task = registry.get_task(recipe.task)
     if hasattr(task, "sample_images"):  # a generator: an image grid
         _, _, _, model = runs.load_run(run_dir)
@@ -181,8 +200,10 @@ def cmd_sample(args) -> int:
 
 def cmd_translate(args) -> int:
     from . import registry, runs
+    if args.beam is not None and args.beam < 1:
+        raise UserError(f"--beam must be 1 (greedy decoding) or more, got {args.beam}; e.g. --beam 5")
     doc = runs.read_config(Path(args.run_dir))
-    recipe = registry.get_recipe(doc.get("recipe", "?"))
+    recipe = registry.get_recipe(doc["recipe"])
     task = registry.get_task(recipe.task)
     if not hasattr(task, "translate"):  # checked before loading any weights
         raise UserError(f"{args.run_dir} is a {recipe.name} run, not a translation run; translate with a run of "
@@ -196,6 +217,7 @@ def cmd_translate(args) -> int:
 def cmd_experiment(args) -> int:
     from . import registry, runs
     mod = registry.get_experiment(args.name)
+    _check_seed(args.seed)
     out = Path(args.out) if args.out else runs.new_run_dir(f"experiment-{args.name}")
     extra = {}
     if args.run:
@@ -245,9 +267,42 @@ def cmd_data(args) -> int:
     return 0
 
 
+class Parser(argparse.ArgumentParser):
+    """argparse's mistakes (an option's value that is not a number, a missing argument) end in one line too,
+    naming where the usage is; sub-commands' parsers are of this class as well."""
+
+    def error(self, message: str):
+        print(f"nnzoo: error: {_one_line(message)}; see `{self.prog} --help`", file=sys.stderr)
+        sys.exit(EXIT_USER)
+
+
+def _one_line(message) -> str:
+    # one line whatever the message holds: newlines, or text with undecodable bytes (surrogate escapes from
+    # argv) that a strict stderr could not print
+    return " ".join(str(message).splitlines()).encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+def _check_out(args) -> None:
+    """--out of train / experiment / tour names a folder to create or fill: refused before anything is written
+    if it (or a folder above it) is a file, or, for experiment and tour, if it holds a training run."""
+    out = getattr(args, "out", None)
+    if args.command not in ("train", "experiment", "tour") or not out:
+        return
+    path = Path(out)
+    for p in (path, *path.parents):
+        if p.exists():
+            if not p.is_dir():
+                raise UserError(f"--out {out}: {p} is a file, not a folder; give a folder to create, e.g. "
+                                f"--out runs/{args.command}-1")
+            break
+    if args.command != "train" and (path / "config.json").is_file():
+        raise UserError(f"--out {out} holds a training run, which would be changed; give another folder")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="nnzoo", description="Classic deep learning from the lectures' equations, "
-                                "trained on real data offline.")
+    from .train.config import PRECISIONS
+    p = Parser(prog="nnzoo", description="Classic deep learning from the lectures' equations, "
+               "trained on real data offline.")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     s = sub.add_parser("list", help="every recipe with its data, headline metric and recorded figure")
@@ -263,7 +318,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--out", help="run folder to create (default runs/RECIPE-TIME)")
     s.add_argument("--resume", metavar="RUN_DIR", help="continue a stopped run exactly where it stopped")
     s.add_argument("--device", help="same as device=...: auto (cuda, then mps, then cpu), cpu, cuda, cuda:N, mps")
-    s.add_argument("--precision", choices=["auto", "fp32", "bf16", "fp16"],
+    s.add_argument("--precision", choices=PRECISIONS,
                    help="same as precision=...: autocast dtype; bf16 falls back to fp32 with a warning on a CPU "
                         "without bf16 units")
     s.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -339,18 +394,22 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
-    # key=value overrides may come after options (train RECIPE --out DIR seed=3): collect them here
-    args, extra = parser.parse_known_args(argv)
-    if extra:
-        if args.command == "train" and all("=" in x and not x.startswith("-") for x in extra):
-            args.overrides = list(args.overrides) + extra
-        else:
-            parser.error(f"unrecognized arguments: {' '.join(extra)}")
+    try:
+        # key=value overrides may come after options (train RECIPE --out DIR seed=3): collect them here
+        args, extra = parser.parse_known_args(argv)
+        if extra:
+            if args.command == "train" and all("=" in x and not x.startswith("-") for x in extra):
+                args.overrides = list(args.overrides) + extra
+            else:
+                parser.error(f"unrecognized arguments: {' '.join(extra)}")
+    except SystemExit as e:  # --help (0), or a usage mistake (2) whose one line Parser.error printed
+        return 0 if e.code is None else e.code if isinstance(e.code, int) else EXIT_USER
     from .data import DataError
     try:
+        _check_out(args)
         return args.func(args)
     except (UserError, DataError) as e:
-        print(f"nnzoo: error: {e}", file=sys.stderr)
+        print(f"nnzoo: error: {_one_line(e)}", file=sys.stderr)
         return EXIT_USER
     except TrainingDiverged as e:
         print(f"nnzoo: training stopped: {e}", file=sys.stderr)

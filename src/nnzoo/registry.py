@@ -298,16 +298,22 @@ def model_classes(name: str):
     return _load(MODELS[name])
 
 
-def model_config(name: str, values: dict[str, Any]):
+def model_config(name: str, values: dict[str, Any], source: str = ""):
+    """A model's config from its JSON form (a run's config.json: `source` names the file in errors)."""
     _, cfg_cls = model_classes(name)
-    return C.from_dict(cfg_cls, values) if values else cfg_cls()
+    return C.from_dict(cfg_cls, values, source) if values else cfg_cls()
 
 
 def create_model(name: str, cfg=None, **overrides):
     """Build a registered model from its config plus overrides (unknown keys rejected with the valid list)."""
     module_cls, cfg_cls = model_classes(name)
     cfg = C.replace(cfg if cfg is not None else cfg_cls(), overrides)
-    return module_cls(cfg)
+    try:
+        return module_cls(cfg)
+    except ValueError as e:
+        # a model's own check of how its keys fit together (dcgan needs sides that are multiples of 4, a
+        # window that does not fit the image): a user mistake, said in one line
+        raise UserError(str(e)) from None
 
 
 def get_task(name: str):

@@ -179,14 +179,34 @@ def load_npz(path: str | Path, val_size=0.1, seed=0) -> ImageSplits:
                  val_size, seed)
 
 
+# nnzoo's models read digit-sized images; a header claiming more pixels than this is refused before any
+# decoding (a 30000x30000 PNG of a few bytes would otherwise ask for gigabytes)
+MAX_IMAGE_PIXELS = 4096 * 4096
+
+
 def read_image(path: str | Path, channels: int = 1) -> torch.Tensor:
     """One image file -> float32 (C, H, W) in [0, 1]."""
+    import struct
+    import warnings
+    import zlib
+
     from PIL import Image, UnidentifiedImageError
     try:
-        with Image.open(path) as im:
-            im = im.convert("L" if channels == 1 else "RGB")
-            a = np.asarray(im, dtype=np.uint8)
-    except (OSError, UnidentifiedImageError) as e:
+        with warnings.catch_warnings():
+            # PIL only warns between its own limit and twice that: make the warning an error too
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(path) as im:  # reads the header only
+                w, h = im.size
+                if w * h > MAX_IMAGE_PIXELS:
+                    raise DataError(f"image {path} claims {w}x{h} pixels, more than nnzoo reads "
+                                    f"({MAX_IMAGE_PIXELS:,} pixels); give an image of the size the model was trained on")
+                im = im.convert("L" if channels == 1 else "RGB")
+                a = np.asarray(im, dtype=np.uint8)
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as e:
+        raise DataError(f"image {path} claims more pixels than nnzoo reads ({MAX_IMAGE_PIXELS:,} pixels): "
+                        f"{str(e).rstrip('.')}; give an image of the size the model was trained on") from None
+    except (OSError, UnidentifiedImageError, SyntaxError, ValueError, EOFError, struct.error, zlib.error) as e:
+        # PIL reports a damaged file by any of these, depending on the format and where the damage is
         raise DataError(f"cannot read image {path}: {e}") from None
     return _to_images(a[None])[0]
 

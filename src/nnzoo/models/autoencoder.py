@@ -13,48 +13,52 @@ Hinton & Salakhutdinov and Ng's notes use), and every part is returned by name f
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from .. import config as C
 from ..errors import UserError
+from ..nn.conv import ACTIVATIONS
 from ..nn.conv import activation as make_activation
 
 NOISES = ("none", "gaussian", "mask", "salt-pepper")
+RECON_LOSSES = ("bce", "mse")
+OUTPUTS = ("sigmoid", "linear")
 
 
 @dataclass
 class AutoencoderConfig:
-    in_shape: tuple = (1, 28, 28)
+    in_shape: tuple = C.shape()
     """Input image shape (C, H, W); flattened to C*H*W features. Set from the data."""
-    hidden: list = field(default_factory=lambda: [256])
+    hidden: list = C.ints([256])
     """Widths of the encoder's hidden layers; the decoder mirrors them. [] joins input and code directly."""
-    code: int = 32
+    code: int = C.positive(32)
     """Width of the code (bottleneck) layer."""
-    activation: str = "relu"
+    activation: str = C.choice("relu", (*ACTIVATIONS, "linear"))
     """Non-linearity of the hidden layers: sigmoid, tanh, relu, leaky-relu, gelu, or linear (none)."""
-    code_activation: str = "linear"
+    code_activation: str = C.choice("linear", ("linear", "sigmoid"))
     """Non-linearity on the code: linear (none) or sigmoid (needed for the sparsity and closed-form
     contraction penalties, which read the code as firing rates in (0, 1))."""
-    output: str = "sigmoid"
+    output: str = C.choice("sigmoid", OUTPUTS)
     """Output non-linearity: sigmoid (pixels in [0, 1]) or linear."""
-    recon_loss: str = "bce"
+    recon_loss: str = C.choice("bce", RECON_LOSSES)
     """Reconstruction loss per image: bce (binary cross-entropy, pixels as probabilities) or mse (squared
     error summed over pixels; the linear = PCA claim needs mse)."""
-    sparsity: float = 0.0
+    sparsity: float = C.nonneg(0.0)
     """beta: weight of the sparsity penalty sum_j KL(rho || rho^_j) (0 turns it off)."""
-    rho: float = 0.05
-    """The target mean activation of each code unit for the sparsity penalty."""
-    contraction: float = 0.0
+    rho: float = C.between(0.05, 0.0, 1.0, lo_open=True, hi_open=True)
+    """The target mean activation of each code unit for the sparsity penalty, in (0, 1)."""
+    contraction: float = C.nonneg(0.0)
     """lambda: weight of the contractive penalty ||J_f(x)||_F^2 (0 turns it off)."""
-    noise: str = "none"
+    noise: str = C.choice("none", NOISES)
     """Corruption of training inputs for a denoising autoencoder: none, gaussian, mask or salt-pepper."""
-    noise_level: float = 0.3
+    noise_level: float = C.fraction(0.3)
     """Gaussian: the noise's standard deviation; mask: the share of pixels set to 0; salt-pepper: the share
-    of pixels set to 0 or 1 (half each)."""
-    pretrain_epochs: int = 0
+    of pixels set to 0 or 1 (half each). In [0, 1]: pixels lie in [0, 1]."""
+    pretrain_epochs: int = C.nonneg(0)
     """Greedy layer-wise pretraining: epochs of training each encoder layer as a shallow autoencoder of the
     codes below it before the end-to-end run (0: none; train from random weights)."""
 
@@ -135,9 +139,9 @@ class Autoencoder(nn.Module):
             self.in_features *= int(d)
         if cfg.noise not in NOISES:
             raise UserError(f"unknown noise {cfg.noise!r}; choose one of {', '.join(NOISES)}")
-        if cfg.recon_loss not in ("bce", "mse"):
+        if cfg.recon_loss not in RECON_LOSSES:
             raise UserError(f"unknown recon_loss {cfg.recon_loss!r}; choose bce or mse")
-        if cfg.output not in ("sigmoid", "linear"):
+        if cfg.output not in OUTPUTS:
             raise UserError(f"unknown output {cfg.output!r}; choose sigmoid or linear")
         if cfg.recon_loss == "bce" and cfg.output != "sigmoid":
             raise UserError("recon_loss=bce needs output=sigmoid (pixels as probabilities); or use recon_loss=mse")

@@ -20,6 +20,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
+from .. import config as C
 from ..nn.recurrent import Recurrent
 
 PAD = 0
@@ -28,43 +29,43 @@ PAD = 0
 
 @dataclass
 class BiLSTMClassifierConfig:
-    vocab_size: int = 10000
+    vocab_size: int = C.positive(10000)
     """Words in the vocabulary, padding and UNK included (set from the training split)."""
-    n_classes: int = 2
+    n_classes: int = C.positive(2)
     """Output classes (set from the data)."""
-    embed: int = 128
+    embed: int = C.positive(128)
     """Width of each word's embedding (learnt from scratch: no pretrained vectors)."""
-    hidden: int = 128
+    hidden: int = C.positive(128)
     """LSTM units per direction; the sentence vector has 2 * hidden per pooling."""
-    layers: int = 1
-    """Stacked bidirectional layers."""
-    pool: str = "max"
+    layers: int = C.positive(1)
+    """Stacked bidirectional layers (at least 1)."""
+    pool: str = C.choice("max", lambda: POOLS, joined="+")
     """How the per-word states become one sentence vector: max, mean, last (both directions' final states),
     or several joined by + (max+mean), concatenated."""
-    dropout: float = 0.5
-    """Dropout on the sentence vector before the classifier (and between stacked layers)."""
-    embed_dropout: float = 0.25
-    """Dropout on the word embeddings: without it the model memorises the 8,000 training sentences in a
-    few epochs."""
+    dropout: float = C.fraction(0.5, hi_open=True)
+    """Dropout on the sentence vector before the classifier (and between stacked layers), in [0, 1)."""
+    embed_dropout: float = C.fraction(0.25, hi_open=True)
+    """Dropout on the word embeddings, in [0, 1): without it the model memorises the 8,000 training sentences
+    in a few epochs."""
     lexicon: bool = False
     """Give the BiLSTM, beside each word's learnt embedding, the word's valence from VADER's lexicon (7,500
     words and emoticons each rated -4 to +4 by ten people, Hutto & Gilbert 2014; shipped in the same sdist
     as the sentences), scaled to -1..1 and 0 for words it does not list. It is looked up by the token's
     letters, so a word seen a few times in training, or never, still arrives with the sign a person gave it.
     The valences are a fixed input (column 1 of the features), never trained."""
-    subwords: int = 0
+    subwords: int = C.nonneg(0)
     """Add to each word's embedding the mean of its character n-grams' embeddings (fastText, Bojanowski et al.
     2017), hashed into this many buckets; 0: off. An unknown or rare word then has a vector built from its
     spelling ("unimpressive" from "<un", "imp", "ress", "ive>" ...) instead of the one vector of <unk>."""
-    pretrain_epochs: int = 0
+    pretrain_epochs: int = C.nonneg(0)
     """Before the labels are used, train the embedding and the BiLSTM for this many epochs as two language
     models over the training sentences (Dai & Le 2015's LM-LSTM, one per direction as in ELMo): the forward
     state at word t predicts word t+1, the backward state at word t predicts word t-1. The words then start
     with vectors that place "gripping" near "riveting" before any label says either is good. 0: off."""
-    pretrain_words: int = 2000
+    pretrain_words: int = C.positive(2000)
     """Pretraining predicts one of this many most frequent training words, or "a rarer word": the
     read-out over the whole vocabulary would cost seven times more for the few words it adds."""
-    members: int = 1
+    members: int = C.positive(1)
     """Train this many classifiers side by side, each from its own random start and with its own dropout,
     on the same batches, and average their predicted probabilities (an ensemble). The members' errors
     differ, so the mean is right more often than a typical member: on these sentences four members reach

@@ -5,41 +5,42 @@ rather than by a dummy forward pass, so the arithmetic is visible and checked by
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from ..nn.conv import activation, conv_out
+from .. import config as C
+from ..nn.conv import ACTIVATIONS, activation, conv_out
 
 
 @dataclass
 class CNNConfig:
-    in_shape: tuple = (1, 28, 28)
+    in_shape: tuple = C.shape()
     """Input image shape (C, H, W)."""
-    n_classes: int = 10
+    n_classes: int = C.positive(10)
     """Number of output classes."""
-    arch: str = "plain"
+    arch: str = C.choice("plain", lambda: ARCHS)
     """plain (the conv/pool stack below), lenet5 (LeCun et al. 1998) or resnet (a small ResNet)."""
-    channels: list = field(default_factory=lambda: [16, 32])
+    channels: list = C.ints([16, 32])
     """plain / resnet: output channels of each conv block (resnet: of each stage)."""
-    kernel: int = 5
+    kernel: int = C.positive(5)
     """plain: kernel size K of every convolution."""
-    stride: int = 1
+    stride: int = C.positive(1)
     """plain: stride S of every convolution."""
-    padding: int = 2
+    padding: int = C.nonneg(2)
     """plain: zero padding P of every convolution (K=5, P=2 keeps the size: O = (W - 5 + 4)/1 + 1 = W)."""
-    pool: int = 2
+    pool: int = C.positive(2)
     """plain: max-pool window and stride after each conv (1 turns pooling off)."""
     batchnorm: bool = True
     """Batch normalisation after each convolution (lets a higher learning rate train stably)."""
-    activation: str = "relu"
+    activation: str = C.choice("relu", ACTIVATIONS)
     """Non-linearity: sigmoid, tanh, relu, leaky-relu or gelu."""
-    hidden: list = field(default_factory=lambda: [128])
+    hidden: list = C.ints([128])
     """Width of the fully connected layers between the conv stack and the classifier."""
-    dropout: float = 0.25
-    """Dropout before each fully connected layer (0 turns it off)."""
+    dropout: float = C.fraction(0.25, hi_open=True)
+    """Dropout before each fully connected layer, in [0, 1) (0 turns it off)."""
 
 
 class ConvBlock(nn.Module):

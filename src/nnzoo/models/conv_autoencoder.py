@@ -5,25 +5,26 @@ autoencoder and keeps strokes sharper (BENCHMARKS.md draws the two side by side)
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import torch
 import torch.nn as nn
 
+from .. import config as C
 from ..errors import UserError
 from ..nn.conv import conv_out
-from .autoencoder import prototype_images, reconstruction_loss
+from .autoencoder import RECON_LOSSES, prototype_images, reconstruction_loss
 
 
 @dataclass
 class ConvAutoencoderConfig:
-    in_shape: tuple = (1, 28, 28)
+    in_shape: tuple = C.shape()
     """Input image shape (C, H, W). Set from the data."""
-    channels: list = field(default_factory=lambda: [32, 64])
+    channels: list = C.ints([32, 64])
     """Channels of each stride-2 3x3 convolution; each halves the image (28 -> 14 -> 7)."""
-    code: int = 32
+    code: int = C.positive(32)
     """Width of the code: a linear layer maps the last feature map to it and back."""
-    recon_loss: str = "bce"
+    recon_loss: str = C.choice("bce", RECON_LOSSES)
     """bce (binary cross-entropy per image, sigmoid output) or mse (squared error, sigmoid output)."""
 
 
@@ -59,7 +60,7 @@ class ConvAutoencoder(nn.Module):
             ch = out
         up.append(nn.Sigmoid())
         self.decoder = nn.Sequential(*up)
-        if cfg.recon_loss not in ("bce", "mse"):
+        if cfg.recon_loss not in RECON_LOSSES:
             raise UserError(f"unknown recon_loss {cfg.recon_loss!r}; choose bce or mse")
 
     def encode(self, x: torch.Tensor) -> torch.Tensor:

@@ -16,55 +16,60 @@ model and in [-1, 1] inside (tanh's range).
 from __future__ import annotations
 
 import copy
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from .. import config as C
+
+CRITIC_NORMS = ("batch", "layer", "none")
+
 
 @dataclass
 class GANConfig:
-    in_shape: tuple = (1, 28, 28)
+    in_shape: tuple = C.shape()
     """Image shape (C, H, W); for arch=dcgan H and W must be multiples of 4."""
-    n_classes: int = 10
+    n_classes: int = C.positive(10)
     """Classes in the data (used when conditional)."""
-    arch: str = "dcgan"
+    arch: str = C.choice("dcgan", lambda: ARCHS)
     """mlp (Goodfellow et al.'s fully connected networks) or dcgan (convolutional, Radford et al.)."""
-    latent: int = 100
+    latent: int = C.positive(100)
     """Size of the noise vector z ~ N(0, I) the generator starts from."""
-    hidden: list = field(default_factory=lambda: [256, 512, 1024])
+    hidden: list = C.ints([256, 512, 1024])
     """mlp: the generator's hidden widths; the discriminator uses the first two, reversed (512, 256)."""
-    width: int = 32
+    width: int = C.positive(32)
     """dcgan: channels of the critic's first layer (doubled at the next); also the generator's unless
     generator_width is set."""
-    generator_width: int = 0
+    generator_width: int = C.nonneg(0)
     """dcgan: channels of the generator's last hidden layer (doubled per level towards z); 0: width."""
-    depth: int = 0
+    depth: int = C.nonneg(0)
     """dcgan: extra 3x3 stride-1 convolutions at the H/4 x W/4 level, in the generator (after the projection of
     z) and in the critic (before its score). Without them the critic's score is a linear function of features
     that each see a 10x10 patch, and the generator has one non-linearity between z and the image's layout;
     with them both can reason about the digit as a whole. 0: Radford et al.'s plain pair."""
     conditional: bool = False
     """Give both networks the class: G(z, y), D(x, y); sampling then takes a class (cGAN)."""
-    objective: str = "nonsaturating"
+    objective: str = C.choice("nonsaturating", lambda: OBJECTIVES)
     """nonsaturating (D classifies real vs fake; G maximises log D(G(z))) or wasserstein (a critic estimates
     E[D(x)] - E[D(G(z))], the earth mover's distance, which G lowers)."""
-    n_critic: int = 1
-    """Critic updates per generator update (WGAN: 5)."""
-    clip: float = 0.0
+    n_critic: int = C.positive(1)
+    """Critic updates per generator update, at least 1 (WGAN: 5)."""
+    clip: float = C.nonneg(0.0)
     """WGAN: clip every critic weight to [-clip, clip] after each critic update (0.01 in the paper; 0: off)."""
-    gp_weight: float = 0.0
+    gp_weight: float = C.nonneg(0.0)
     """WGAN-GP: weight lambda of the gradient penalty (10 in the paper; 0: off)."""
-    critic_norm: str = "batch"
+    critic_norm: str = C.choice("batch", CRITIC_NORMS)
     """Normalisation inside the critic: batch, layer (per sample, for the gradient penalty) or none."""
-    dropout: float = 0.0
-    """Dropout after each of the critic's hidden layers (slows it down so G can keep up; 0 turns it off)."""
-    ema: float = 0.999
+    dropout: float = C.fraction(0.0, hi_open=True)
+    """Dropout after each of the critic's hidden layers, in [0, 1) (slows it down so G can keep up; 0 turns
+    it off)."""
+    ema: float = C.fraction(0.999, hi_open=True)
     """Sample from an exponential moving average of the generator's weights (Yazıcı et al. 2019), updated after
     every generator step: w_ema <- d w_ema + (1 - d) w with d = min(ema, (1 + t) / (10 + t)) at update t, so
     the first updates are not swamped by the random initial weights. It smooths out the oscillation of the
-    two-player game at no training cost; 0 samples from the trained weights themselves."""
+    two-player game at no training cost; in [0, 1), 0 samples from the trained weights themselves."""
 
 
 def shared_fake(model: nn.Module, phase: str, key: torch.Tensor, make):
@@ -228,7 +233,7 @@ class GAN(nn.Module):
             raise ValueError(f"unknown arch {cfg.arch!r}; choose one of {', '.join(ARCHS)}")
         if cfg.objective not in OBJECTIVES:
             raise ValueError(f"unknown objective {cfg.objective!r}; choose one of {', '.join(OBJECTIVES)}")
-        if cfg.critic_norm not in ("batch", "layer", "none"):
+        if cfg.critic_norm not in CRITIC_NORMS:
             raise ValueError(f"unknown critic_norm {cfg.critic_norm!r}; choose batch, layer or none")
         self.cfg = cfg
         gen, crit = ARCHS[cfg.arch]

@@ -1,27 +1,28 @@
 """Multilayer perceptron: affine layers and a non-linearity, trained by backprop on cross-entropy."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from ..nn.conv import activation
+from .. import config as C
+from ..nn.conv import ACTIVATIONS, activation
 
 
 @dataclass
 class MLPConfig:
-    in_shape: tuple = (1, 28, 28)
-    """Input image shape (C, H, W); flattened to C*H*W features."""
-    n_classes: int = 10
+    in_shape: tuple = C.ints((1, 28, 28))
+    """Input image shape (C, H, W); flattened to C*H*W features (any shape flattens: xor's points are (2,))."""
+    n_classes: int = C.positive(10)
     """Number of output classes."""
-    hidden: list = field(default_factory=lambda: [512, 512])
+    hidden: list = C.ints([512, 512])
     """Width of each hidden layer; [] gives a single-layer perceptron (logistic regression)."""
-    activation: str = "relu"
+    activation: str = C.choice("relu", ACTIVATIONS)
     """Non-linearity after each hidden layer: sigmoid, tanh, relu, leaky-relu or gelu."""
-    dropout: float = 0.2
-    """Dropout probability after each hidden activation (0 turns it off)."""
+    dropout: float = C.fraction(0.2, hi_open=True)
+    """Dropout probability after each hidden activation, in [0, 1) (0 turns it off)."""
 
 
 class MLP(nn.Module):

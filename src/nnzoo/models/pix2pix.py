@@ -18,24 +18,26 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from .. import config as C
 from .gan import OptionalCritic, shared_fake
 
 
 @dataclass
 class Pix2PixConfig:
-    in_shape: tuple = (1, 28, 28)
+    in_shape: tuple = C.shape()
     """Image shape (C, H, W); H and W must be multiples of 4."""
-    source: str = "lower-half-masked"
+    source: str = C.choice("lower-half-masked", lambda: SOURCES)
     """What the generator is given: lower-half-masked (the bottom half of the digit blanked out) or edges
     (the Sobel gradient magnitude: only the strokes' outlines)."""
-    width: int = 32
+    width: int = C.positive(32)
     """Channels of the first U-Net level (doubled at the next two) and of the PatchGAN's first layer."""
-    l1_weight: float = 100.0
-    """lambda of the L1 term (100 in the paper)."""
-    gan_weight: float = 1.0
+    l1_weight: float = C.nonneg(100.0)
+    """lambda of the L1 term, >= 0 (100 in the paper)."""
+    gan_weight: float = C.nonneg(1.0)
     """Weight of the conditional GAN term in G's loss; 0 trains the L1-only baseline (no discriminator)."""
-    dropout: float = 0.5
-    """Dropout in the U-Net's bottleneck while training, pix2pix's only source of noise (0 turns it off)."""
+    dropout: float = C.fraction(0.5, hi_open=True)
+    """Dropout in the U-Net's bottleneck while training, pix2pix's only source of noise; in [0, 1) (0 turns
+    it off)."""
 
 
 # -- the paired task ---------------------------------------------------------------------------------------------

@@ -10,6 +10,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from .. import config as C
 from ..nn.recurrent import Recurrent, detach_state
 
 CELLS = {"lstm": "lstm", "gru": "gru", "rnn": "rnn_tanh"}
@@ -17,19 +18,19 @@ CELLS = {"lstm": "lstm", "gru": "gru", "rnn": "rnn_tanh"}
 
 @dataclass
 class CharLMConfig:
-    vocab_size: int = 84
+    vocab_size: int = C.positive(84)
     """Characters in the vocabulary (set from the training text; id 0 is UNK)."""
-    cell: str = "lstm"
+    cell: str = C.choice("lstm", CELLS)
     """lstm, gru or rnn (vanilla tanh RNN)."""
-    embed: int = 64
+    embed: int = C.positive(64)
     """Width of each character's embedding."""
-    hidden: int = 512
+    hidden: int = C.positive(512)
     """Hidden units per recurrent layer."""
-    layers: int = 2
+    layers: int = C.between(2, 1, 3)
     """Stacked recurrent layers (1 to 3)."""
-    dropout: float = 0.2
-    """Dropout between recurrent layers and before the output layer."""
-    seq_len: int = 128
+    dropout: float = C.fraction(0.2, hi_open=True)
+    """Dropout between recurrent layers and before the output layer, in [0, 1)."""
+    seq_len: int = C.positive(128)
     """Characters per training window (backpropagation through this many steps)."""
     carry_state: bool = False
     """Training reads the text as char-rnn does: the training text is cut into batch-size contiguous streams,
@@ -37,7 +38,7 @@ class CharLMConfig:
     the previous step with (detached: truncated back-propagation through seq_len steps), so the model
     learns to use context older than one window, as validation and test (which carry the state through
     whole plays) let it. False: every window starts from a zero state at a random place in the text."""
-    forget_bias: float = 0.0
+    forget_bias: float = C.between(0.0)
     """lstm: start every forget gate's bias b_f at this value (Gers et al. 2000; Jozefowicz et al. 2015 use 1):
     f_t = sigma(1) ~ 0.73 at first, so the cell state and its gradient survive many steps from the first
     update instead of halving at each. 0: PyTorch's init, U(-1/sqrt(H), 1/sqrt(H)) like every other bias."""

@@ -34,6 +34,7 @@ import torch.nn.functional as F
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from ..nn.attention import AdditiveAttention
+from .. import config as C
 from ..nn.recurrent import Recurrent
 
 PAD, BOS, EOS, UNK = 0, 1, 2, 3
@@ -43,36 +44,36 @@ ATTENTIONS = ("none", "bahdanau")
 
 @dataclass
 class Seq2SeqConfig:
-    src_vocab: int = 5000
+    src_vocab: int = C.positive(5000)
     """Source (English) words, the four specials included (set from the training split)."""
-    tgt_vocab: int = 6500
+    tgt_vocab: int = C.positive(6500)
     """Target (Spanish) words, the four specials included (set from the training split)."""
-    cell: str = "gru"
+    cell: str = C.choice("gru", CELLS)
     """gru or lstm, for encoder and decoder (nnzoo's own cells, nn.recurrent)."""
-    embed: int = 128
+    embed: int = C.positive(128)
     """Width of each word's embedding (learnt from scratch, one table per language)."""
-    hidden: int = 256
+    hidden: int = C.positive(256)
     """Units per recurrent layer, per direction in the encoder."""
-    layers: int = 1
-    """Stacked recurrent layers in the encoder and in the decoder."""
+    layers: int = C.positive(1)
+    """Stacked recurrent layers in the encoder and in the decoder (at least 1)."""
     bidirectional: bool = True
     """Encoder reads the sentence both ways; each h_j then describes word j in its whole sentence."""
-    attention: str = "bahdanau"
+    attention: str = C.choice("bahdanau", ATTENTIONS)
     """none (the encoder's final state starts the decoder; Sutskever et al. 2014) or bahdanau (additive
     attention over the encoder states at every step; Bahdanau et al. 2015)."""
-    attn_size: int = 256
+    attn_size: int = C.positive(256)
     """Width A of the attention's hidden layer v^T tanh(W s + U h) (bahdanau only)."""
     reverse_source: bool = False
     """Feed the source backwards (Sutskever et al.'s trick for plain encoder-decoders; attention weights are
     still reported in the sentence's own order)."""
-    dropout: float = 0.2
-    """Dropout on the embeddings, between stacked layers and before the output layer."""
-    beam: int = 5
-    """Beam size of beam_search (the test report and `nnzoo translate`; --beam changes it there)."""
-    length_alpha: float = 1.0
-    """Beam search ranks hypotheses by log p / length^length_alpha: 0 prefers short translations (raw
+    dropout: float = C.fraction(0.2, hi_open=True)
+    """Dropout on the embeddings, between stacked layers and before the output layer, in [0, 1)."""
+    beam: int = C.positive(5)
+    """Beam size of beam_search, at least 1 (the test report and `nnzoo translate`; --beam changes it there)."""
+    length_alpha: float = C.nonneg(1.0)
+    """Beam search ranks hypotheses by log p / length^length_alpha (>= 0): 0 prefers short translations (raw
     log-probability), 1 ranks by the mean log-probability per word."""
-    max_len: int = 60
+    max_len: int = C.positive(60)
     """Decoding stops after this many words if no EOS came."""
     fast: bool = True
     """Run the recurrent layers on PyTorch's fused kernel (same numbers, faster); False steps through the

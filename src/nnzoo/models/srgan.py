@@ -19,27 +19,30 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from .. import config as C
 from .gan import DCCritic, GANConfig, OptionalCritic, shared_fake
+
+SCALES = (2, 4, 8)
 
 
 @dataclass
 class SRConfig:
-    in_shape: tuple = (1, 28, 28)
+    in_shape: tuple = C.shape()
     """High-resolution image shape (C, H, W); H and W must be multiples of `scale`."""
-    scale: int = 4
-    """Upscaling factor per side: 4 (7x7 -> 28x28, the paper's) or 2 (14x14 -> 28x28)."""
-    channels: int = 32
+    scale: int = C.choice(4, SCALES)
+    """Upscaling factor per side: 4 (7x7 -> 28x28, the paper's), 2 (14x14 -> 28x28) or 8."""
+    channels: int = C.positive(32)
     """Feature maps in the residual trunk (64 in the paper)."""
-    blocks: int = 4
-    """Residual blocks in the trunk (16 in the paper)."""
-    pixel_weight: float = 1.0
-    """Weight of the pixel MSE (SRResNet's whole loss)."""
-    feature_weight: float = 0.0
+    blocks: int = C.nonneg(4)
+    """Residual blocks in the trunk, 0 or more (16 in the paper)."""
+    pixel_weight: float = C.nonneg(1.0)
+    """Weight of the pixel MSE (SRResNet's whole loss); >= 0."""
+    feature_weight: float = C.nonneg(0.0)
     """Weight of the MSE between the classifier's feature maps of G(x) and of the real image (SRGAN's content
     loss); needs the MNIST judge."""
-    adversarial_weight: float = 0.0
+    adversarial_weight: float = C.nonneg(0.0)
     """Weight of -log D(G(x)) (1e-3 in the paper); 0 builds no discriminator."""
-    critic_width: int = 32
+    critic_width: int = C.positive(32)
     """Channels of the discriminator's first layer (a DCGAN-style critic on the 28x28 image)."""
 
 
@@ -82,7 +85,7 @@ class SRGAN(OptionalCritic):
     def __init__(self, cfg: SRConfig):
         super().__init__()
         c, h, w = cfg.in_shape
-        if cfg.scale not in (2, 4, 8) or h % cfg.scale or w % cfg.scale:
+        if cfg.scale not in SCALES or h % cfg.scale or w % cfg.scale:
             raise ValueError(f"scale={cfg.scale} must be 2, 4 or 8 and divide the image sides {h}x{w}")
         self.cfg = cfg
         self.generator = SRResNet(cfg)

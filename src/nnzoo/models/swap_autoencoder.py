@@ -6,32 +6,33 @@ of source A and decoding it with B's decoder then draws the same content in B's 
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from .. import config as C
 from .autoencoder import prototype_images, reconstruction_loss
 from .conv_autoencoder import ConvAutoencoder, ConvAutoencoderConfig
 
 
 @dataclass
 class SwapAutoencoderConfig:
-    in_shape: tuple = (1, 28, 28)
+    in_shape: tuple = C.shape()
     """Input image shape (C, H, W), the same for both sources. Set from the data."""
-    channels: list = field(default_factory=lambda: [32, 64])
+    channels: list = C.ints([32, 64])
     """Channels of the stride-2 convolutions of the shared encoder (mirrored by each decoder)."""
-    code: int = 32
+    code: int = C.positive(32)
     """Width of the shared code."""
-    sources: int = 2
+    sources: int = C.positive(2)
     """Number of sources, each with its own decoder. Set from the data."""
-    encoder_pool: int = 2
+    encoder_pool: int = C.positive(2)
     """The encoder reads each image average-pooled by this factor and enlarged back (28x28 -> 14x14 -> 28x28):
     the coarser shape both sources share, so a code means the same digit whichever source it came from, and
     each decoder alone supplies its source's fine style. 1: the encoder reads the full image (then it can,
     and on MNIST + digits28 does, give the two sources codes of their own, and swaps lose the digit)."""
-    warp: float = 0.0
+    warp: float = C.nonneg(0.0)
     """The deepfake's random warp: in training the encoder reads each image through a random affine map (each
     entry of the 2x3 matrix moved by up to +-warp from the identity, in the image's [-1, 1] coordinates) while
     the decoder must draw the image unwarped, so a decoder learns to draw its source's clean digit from a

@@ -11,26 +11,28 @@ Inputs are binarized afresh every time they are seen (dynamic binarization: x_i 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from .. import config as C
+from ..nn.conv import ACTIVATIONS
 from ..nn.conv import activation as make_activation
 
 
 @dataclass
 class VAEConfig:
-    in_shape: tuple = (1, 28, 28)
+    in_shape: tuple = C.shape()
     """Input image shape (C, H, W); flattened. Set from the data."""
-    hidden: list = field(default_factory=lambda: [512, 256])
+    hidden: list = C.ints([512, 256])
     """Widths of the encoder's hidden layers; the decoder mirrors them."""
-    latent: int = 32
+    latent: int = C.positive(32)
     """Dimension of z."""
-    activation: str = "relu"
-    """Non-linearity of the hidden layers."""
-    nll_samples: int = 200
+    activation: str = C.choice("relu", ACTIVATIONS)
+    """Non-linearity of the hidden layers: sigmoid, tanh, relu, leaky-relu or gelu."""
+    nll_samples: int = C.positive(200)
     """Importance samples per test image for the NLL estimate in `nnzoo eval` (more give a tighter, lower
     estimate; Burda et al. use 5,000)."""
 

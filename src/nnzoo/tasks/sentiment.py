@@ -133,6 +133,12 @@ class Task:
     def predict_texts(self, model, mcfg, doc: dict, texts: list[str]) -> list[dict]:
         """Class and probability of each sentence. A sentence with no word of the training vocabulary gives
         the model nothing to read, so it is refused rather than answered at chance."""
+        for text in texts:
+            try:
+                text.encode("utf-8")
+            except UnicodeEncodeError:  # bytes the shell's locale could not decode arrive as surrogates
+                raise UserError(f"the sentence {ascii(text)} is not valid UTF-8 text; type it again in UTF-8 "
+                                "(check the terminal's encoding)") from None
         words = doc.get("words")
         if not words:
             raise UserError("config.json of this run has no word list; retrain it with this version of nnzoo")

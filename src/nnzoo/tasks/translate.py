@@ -213,6 +213,11 @@ class Task:
         beam = model.cfg.beam if beam is None else beam
         if beam < 1:
             raise UserError(f"--beam must be 1 (greedy) or more, got {beam}")
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:  # bytes the shell's locale could not decode arrive as surrogates
+            raise UserError(f"the sentence {ascii(text)} is not valid UTF-8 text; type it again in UTF-8 "
+                            "(check the terminal's encoding)") from None
         tokens = tokenize(text)
         if not tokens:
             raise UserError("the sentence is empty; give an English sentence in quotes, e.g. "

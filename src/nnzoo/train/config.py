@@ -1,54 +1,68 @@
 """Training settings shared by every recipe. Each field becomes a `key=value` override."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+
+from .. import config as C
+
+# the names make_optimizer (train/optim.py) builds and pick_precision (train/device.py) takes; a test checks
+# that each of them builds
+OPTIMIZERS = ("sgd", "momentum", "adam", "adamw", "adadelta", "rmsprop")
+PRECISIONS = ("auto", "fp32", "bf16", "fp16")
+
+
+def _schedules():
+    # optim.py imports this module (and torch): look its table up only when a value is checked
+    from .optim import SCHEDULES
+    return SCHEDULES
 
 
 @dataclass
 class TrainConfig:
-    seed: int = 0
-    """Seeds weights, shuffling, dropout and augmentation: the same seed gives the same metrics on CPU."""
+    seed: int = C.between(0, 0, 2**32 - 1)
+    """Seeds weights, shuffling, dropout and augmentation: the same seed gives the same metrics on CPU.
+    0 to 4294967295."""
     data: str = ""
     """Data set: a registered name (see `nnzoo data list`) or a path to an .npz / IDX folder / image folder."""
-    epochs: int = 10
-    """Passes over the training split."""
-    batch_size: int = 128
-    """Examples per optimizer step (summed over processes when distributed)."""
-    optimizer: str = "adam"
+    epochs: int = C.positive(10)
+    """Passes over the training split (at least 1)."""
+    batch_size: int = C.positive(128)
+    """Examples per optimizer step (summed over processes when distributed); at least 1."""
+    optimizer: str = C.choice("adam", OPTIMIZERS)
     """sgd, momentum (SGD with Nesterov momentum), adam, adamw, adadelta or rmsprop."""
-    lr: float = 1e-3
+    lr: float = C.positive(1e-3)
     """Peak learning rate."""
-    momentum: float = 0.9
-    """Momentum for sgd / momentum / rmsprop."""
-    betas: list = field(default_factory=lambda: [0.9, 0.999])
-    """Adam / AdamW decay rates (beta1, beta2) of the gradient's running mean and of its square; GAN recipes
-    take DCGAN's [0.5, 0.999], WGAN-GP [0.5, 0.9]."""
-    weight_decay: float = 0.0
-    """L2 penalty (decoupled for adamw)."""
-    schedule: str = "constant"
+    momentum: float = C.fraction(0.9, hi_open=True)
+    """Momentum for sgd / momentum / rmsprop, in [0, 1)."""
+    betas: list = C.floats([0.9, 0.999], 0.0, 1.0, hi_open=True, length=2)
+    """Adam / AdamW decay rates (beta1, beta2) of the gradient's running mean and of its square, each in
+    [0, 1); GAN recipes take DCGAN's [0.5, 0.999], WGAN-GP [0.5, 0.9]."""
+    weight_decay: float = C.nonneg(0.0)
+    """L2 penalty (decoupled for adamw); >= 0."""
+    schedule: str = C.choice("constant", _schedules)
     """Learning-rate schedule per step: constant, cosine, step (x0.1 at 50 % and 75 %), or onecycle."""
-    warmup: float = 0.0
-    """Fraction of steps spent ramping the learning rate up linearly from 0 (cosine / constant)."""
-    grad_clip: float = 0.0
+    warmup: float = C.fraction(0.0, hi_open=True)
+    """Fraction of steps spent ramping the learning rate up linearly from 0 (cosine / constant), in [0, 1)."""
+    grad_clip: float = C.nonneg(0.0)
     """Clip the global gradient norm to this value (0 turns it off)."""
-    augment: int = 0
+    augment: int = C.nonneg(0)
     """Random translation of training images by up to this many pixels (0 turns it off)."""
-    precision: str = "auto"
+    precision: str = C.choice("auto", PRECISIONS)
     """fp32, bf16 or fp16 autocast; auto = bf16 on a GPU or CPU with bf16 units, else fp32."""
     device: str = "auto"
     """auto (cuda, then mps, then cpu), cpu, cuda, cuda:1, mps."""
-    log_every: int = 50
-    """Log the training loss every this many steps."""
-    ckpt_every: int = 0
+    log_every: int = C.positive(50)
+    """Log the training loss every this many steps (at least 1)."""
+    ckpt_every: int = C.nonneg(0)
     """Also checkpoint every this many steps (0: only at the end of each epoch and of the run)."""
-    stop_after: int = 0
+    stop_after: int = C.nonneg(0)
     """Stop (as if interrupted) after this many steps of this invocation; `--resume` continues. 0: run to the end."""
-    train_subset: int = 0
+    train_subset: int = C.nonneg(0)
     """Train on only this many training examples (a fixed random subset; 0: all). For quick looks."""
-    val_size: float = 0.0
+    val_size: float = C.nonneg(0.0)
     """Training examples held out for validation by a fixed seed: a count, or a fraction if below 1;
     0 takes the data set's default (5,000 for MNIST and Fashion-MNIST, 10 % otherwise)."""
-    time_limit: float = 0.0
+    time_limit: float = C.nonneg(0.0)
     """Minutes of training after which the run ends as if its epochs were done (validation, checkpoint, test
     figures follow). The constant / cosine / step schedule then follows whichever is further along, steps or
     minutes, so the learning rate has annealed when time is up. Results depend on the machine's speed;
