@@ -167,6 +167,7 @@ def _stand_in_judge():
 def test_conditional_gan_report_with_a_stand_in_judge(tmp_path, monkeypatch, nnzoo_cli):
     from nnzoo.tasks import generate
     monkeypatch.setattr(generate, "mnist_judge", lambda verbose=True: _stand_in_judge())
+    monkeypatch.setattr(generate, "prepare_judge", lambda shape: None)  # the stand-in needs no training
     monkeypatch.setattr(generate, "N_SAMPLES", 500)
     run = tmp_path / "cgan"
     fit(run, *_setup("mnist-cgan", *TINY_GAN, "data=digits28", "epochs=1", "train_subset=128"), verbose=False)

@@ -18,32 +18,36 @@ from dataclasses import dataclass
 import torch
 import torch.nn as nn
 
+from .. import config as C
 from .gan import shared_fake
 
 
 @dataclass
 class CycleGANConfig:
-    in_shape: tuple = (1, 28, 28)
+    in_shape: tuple = C.shape()
     """Image shape (C, H, W) of both domains; H and W must be even."""
-    width: int = 32
+    width: int = C.positive(32)
     """Channels of the generators' first layer (doubled after the downsampling) and the critics' first layer."""
-    blocks: int = 3
-    """Residual blocks in each generator (6 or 9 in the paper, for 128-256 pixel images)."""
-    cycle_weight: float = 10.0
-    """lambda of the cycle-consistency L1 terms."""
-    identity_weight: float = 0.5
+    blocks: int = C.nonneg(3)
+    """Residual blocks in each generator, 0 or more (6 or 9 in the paper, for 128-256 pixel images)."""
+    cycle_weight: float = C.nonneg(10.0)
+    """lambda of the cycle-consistency L1 terms (>= 0)."""
+    identity_weight: float = C.nonneg(0.5)
     """Identity loss weight, as a fraction of lambda (0 turns it off)."""
 
 
 def norm(c: int) -> nn.Module:
+    # every convolution feeding one has bias=False: the per-channel mean it subtracts removes a bias exactly,
+    # so that bias would get a gradient of zero (the reference CycleGAN generator does the same)
     return nn.InstanceNorm2d(c, affine=True)
 
 
 class ResBlock(nn.Module):
     def __init__(self, c: int):
         super().__init__()
-        self.body = nn.Sequential(nn.Conv2d(c, c, 3, 1, 1, padding_mode="reflect"), norm(c), nn.ReLU(True),
-                                  nn.Conv2d(c, c, 3, 1, 1, padding_mode="reflect"), norm(c))
+        self.body = nn.Sequential(nn.Conv2d(c, c, 3, 1, 1, bias=False, padding_mode="reflect"), norm(c),
+                                  nn.ReLU(True),
+                                  nn.Conv2d(c, c, 3, 1, 1, bias=False, padding_mode="reflect"), norm(c))
 
     def forward(self, x):
         return x + self.body(x)
@@ -56,10 +60,10 @@ class Generator(nn.Module):
         super().__init__()
         c, w = cfg.in_shape[0], cfg.width
         self.net = nn.Sequential(
-            nn.Conv2d(c, w, 7, 1, 3, padding_mode="reflect"), norm(w), nn.ReLU(True),
-            nn.Conv2d(w, 2 * w, 3, 2, 1), norm(2 * w), nn.ReLU(True),
+            nn.Conv2d(c, w, 7, 1, 3, bias=False, padding_mode="reflect"), norm(w), nn.ReLU(True),
+            nn.Conv2d(w, 2 * w, 3, 2, 1, bias=False), norm(2 * w), nn.ReLU(True),
             *[ResBlock(2 * w) for _ in range(cfg.blocks)],
-            nn.ConvTranspose2d(2 * w, w, 3, 2, 1, output_padding=1), norm(w), nn.ReLU(True),
+            nn.ConvTranspose2d(2 * w, w, 3, 2, 1, output_padding=1, bias=False), norm(w), nn.ReLU(True),
             nn.Conv2d(w, c, 7, 1, 3, padding_mode="reflect"), nn.Tanh())
 
     def forward(self, x):
@@ -73,7 +77,7 @@ class PatchCritic(nn.Module):
         super().__init__()
         c, w = cfg.in_shape[0], cfg.width
         self.net = nn.Sequential(nn.Conv2d(c, w, 4, 2, 1), nn.LeakyReLU(0.2, True),
-                                 nn.Conv2d(w, 2 * w, 4, 2, 1), norm(2 * w), nn.LeakyReLU(0.2, True),
+                                 nn.Conv2d(w, 2 * w, 4, 2, 1, bias=False), norm(2 * w), nn.LeakyReLU(0.2, True),
                                  nn.Conv2d(2 * w, 1, 3, 1, 1))
 
     def forward(self, x):
