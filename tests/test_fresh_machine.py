@@ -62,6 +62,13 @@ def test_gan_on_an_empty_data_folder_builds_its_judge_and_reports(empty_data, nn
     judges = empty_data / "judges"
     assert cache.is_built(judges / "mnist-cnn")
     assert sorted(p.name for p in judges.iterdir()) == ["mnist-cnn", "mnist-cnn.lock"]  # no temporary left
+    # the judge gone (a new data folder): `nnzoo eval --json` rebuilds it and its stdout is still one JSON object
+    import shutil
+    shutil.rmtree(judges)
+    code, out, err = nnzoo_cli("eval", run, "--json")
+    assert code == 0, err
+    assert json.loads(out)["test_fid_classifier"] == figures["test_fid_classifier"]
+    assert cache.is_built(judges / "mnist-cnn")
 
 
 @needs_mnist
@@ -108,7 +115,7 @@ def test_two_processes_build_one_cache(tmp_path):
              for _ in range(2)]
     outs = [p.communicate(timeout=300) for p in procs]
     assert all(p.returncode == 0 for p in procs), [e[-2000:] for _, e in outs]
-    assert sum(o.count("BUILDING") for o, _ in outs) == 1 and all("READY" in o for o, _ in outs)
+    assert sum(e.count("BUILDING") for _, e in outs) == 1 and all("READY" in o for o, _ in outs)
     assert sorted(p.name for p in folder.parent.iterdir()) == ["helper", "helper.lock"]
 
 

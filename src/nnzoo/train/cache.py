@@ -81,10 +81,9 @@ def cached_run(folder: Path, recipe_name: str, overrides: list[str], verbose: bo
         mcfg, tcfg = registry.resolve(recipe, parse_overrides(overrides))
         tmp = Path(tempfile.mkdtemp(prefix=folder.name + ".tmp-", dir=folder.parent))
         try:
-            if verbose and announce:
-                print(announce, flush=True)
             with kept_rng(), torch.inference_mode(False), torch.enable_grad():
-                fit(tmp / "run", recipe, mcfg, tcfg, verbose=verbose, distributed=False)
+                # announced on stderr, so `nnzoo eval --json` keeps its stdout for the JSON
+                fit(tmp / "run", recipe, mcfg, tcfg, verbose=verbose, distributed=False, announce=announce)
                 runs.evaluate_run(tmp / "run")
             (tmp / "run").rename(folder)  # the same file system: atomic
         finally:

@@ -144,15 +144,17 @@ def _version() -> str:
 
 
 def fit(run_dir: Path, recipe, mcfg, tcfg: TrainConfig, resume: bool = False, verbose: bool = True,
-        distributed: bool = True) -> FitResult:
+        distributed: bool = True, announce: str = "") -> FitResult:
     """Train `recipe` into `run_dir`. Gradients are on whatever the caller's context (a cache built from
     inside an evaluation under `torch.no_grad`, say). distributed=False trains in this process alone even under
-    torchrun: how a helper network is built from inside a distributed run."""
+    torchrun: how a helper network is built from inside a distributed run. `announce` goes to stderr once the
+    data are loaded and the model built, just before training (not at all if the data are missing)."""
     with torch.inference_mode(False), torch.enable_grad():
-        return _fit(Path(run_dir), recipe, mcfg, tcfg, resume, verbose, distributed)
+        return _fit(Path(run_dir), recipe, mcfg, tcfg, resume, verbose, distributed, announce)
 
 
-def _fit(run_dir: Path, recipe, mcfg, tcfg: TrainConfig, resume: bool, verbose: bool, distributed: bool) -> FitResult:
+def _fit(run_dir: Path, recipe, mcfg, tcfg: TrainConfig, resume: bool, verbose: bool, distributed: bool,
+         announce: str) -> FitResult:
     device = pick_device(tcfg.device)
     dist = setup(device.type) if distributed else Dist()
     if dist.active and device.type == "cuda":
@@ -177,6 +179,8 @@ def _fit(run_dir: Path, recipe, mcfg, tcfg: TrainConfig, resume: bool, verbose: 
     total = tcfg.epochs * steps_per_epoch
     players = make_players(model, tcfg, total, device, amp_dtype)
     multi = len(players) > 1
+    if announce and verbose and dist.main:
+        print(announce, file=sys.stderr, flush=True)
 
     step, elapsed, val = 0, 0.0, {}
     if resume:
