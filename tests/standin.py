@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 MNIST_TRAIN = 5_512  # MNIST's loader holds out 5,000 for validation: 512 remain to train on
-MNIST_TEST = 500
+MNIST_TEST = 200
 WORDS = ("the king lord god light good bad love night day man woman child speak come go see hear know "
          "heaven earth water fire sword crown gold house city land fair foul sweet dark").split()
 ES = dict(zip(WORDS, ("el rey senor dios luz bueno malo amor noche dia hombre mujer nino hablar venir ir ver "
