@@ -315,3 +315,16 @@ def test_dcgan_depth_adds_same_size_convolutions_to_both_players():
     deep.loss((torch.rand(5, 1, 8, 8), None), "critic")["loss"].backward()
     opt.step()
     assert all(not torch.equal(b, c.weight) for b, c in zip(before, extra[2:]))
+
+
+def test_test_size_cuts_the_report_to_the_first_test_images(tmp_path, nnzoo_cli):
+    """The tour's image sections read 2,000 test digits: a GAN then draws as many samples as it compares."""
+    run = tmp_path / "gan"
+    fit(run, *_setup("mnist-dcgan", *TINY_GAN, "epochs=1", "train_subset=128", "test_size=150"), verbose=False)
+    code, out, _ = nnzoo_cli("eval", run, "--json")
+    assert code == 0 and json.loads(out)["samples"] == 150
+    full = tmp_path / "full"
+    fit(full, *_setup("mnist-dcgan", *TINY_GAN, "epochs=1", "train_subset=128"), verbose=False)
+    assert json.loads(nnzoo_cli("eval", full, "--json")[1])["samples"] == 359  # digits' whole test split
+    code, _, err = nnzoo_cli("train", "mnist-dcgan", *TINY_GAN, "test_size=50", "--out", tmp_path / "x")
+    assert code == 2 and "test_size=50" in err and len(err.strip().splitlines()) == 1

@@ -91,15 +91,16 @@ _MT_MODEL = dict(cell="gru", embed=64, hidden=128, attn_size=64, layers=1, bidir
                  beam=5, length_alpha=0.5)
 _MT_TRAIN = dict(epochs=8, batch_size=64, lr=3e-3, schedule="cosine", warmup=0.02, grad_clip=1.0, log_every=20)
 _MT_QUICK = dict(epochs=1, train_subset=2000, embed=64, hidden=64, attn_size=64, beam=3, max_len=30)
-# autoencoders: Adam, batch 128; the tour's versions see the training digits 3 times (seconds each)
+# autoencoders: Adam, batch 128; the tour's versions see the training digits 3 times (seconds each). The tour's
+# image sections report on the first 2,000 test digits (test_size): their test reports were most of their time
 _AE_TRAIN = dict(epochs=20, batch_size=128, lr=1e-3, schedule="cosine", log_every=50)
-_AE_QUICK = dict(epochs=3)
+_AE_QUICK = dict(epochs=3, test_size=2000)
 # the VAE trains by the clock: 20 minutes, the budget, is roughly 80 epochs on 2 cores
 _VAE_TRAIN = dict(epochs=200, time_limit=20, batch_size=128, lr=1e-3, schedule="cosine", log_every=100)
 # GANs: Adam with DCGAN's beta1 = 0.5 (momentum 0.9 makes the two players oscillate), batch 64
 _GAN_TRAIN = dict(epochs=5, batch_size=64, lr=2e-4, betas=[0.5, 0.999], log_every=50)
-_GAN_QUICK = dict(epochs=1, train_subset=10000)
-_I2I_QUICK = dict(epochs=1, train_subset=5000)  # the slower GANs and image-to-image models
+_GAN_QUICK = dict(epochs=1, train_subset=10000, test_size=2000)
+_I2I_QUICK = dict(epochs=1, train_subset=5000, test_size=2000)  # the slower GANs and image-to-image models
 _GAN_FID = "test_fid_classifier"
 RECIPES = {r.name: r for r in [
     _R("digits-cnn", "classify", "cnn", "digits", "small CNN on scikit-learn's 8x8 digits (the fastest check)",
@@ -181,7 +182,7 @@ RECIPES = {r.name: r for r in [
     _R("mnist-ae-linear", "reconstruct", "autoencoder", "mnist",
        "linear autoencoder 784-16-784 with squared error: learns PCA's subspace",
        model_config=dict(hidden=[], code=16, activation="linear", output="linear", recon_loss="mse"),
-       train=dict(_AE_TRAIN, epochs=30, lr=3e-3), quick=dict(epochs=10),
+       train=dict(_AE_TRAIN, epochs=30, lr=3e-3), quick=dict(epochs=10, test_size=2000),
        metric="pca_angle_max_degrees", target=5.0, lower_is_better=True,
        reference="Baldi & Hornik 1989: the optimum spans the top-k principal subspace (angles 0)"),
     _R("encoder-838", "reconstruct", "autoencoder", "onehot-8", "Mitchell's 8-3-8 encoder, sigmoid units",
@@ -194,7 +195,7 @@ RECIPES = {r.name: r for r in [
     _R("mnist-deep-ae", "reconstruct", "autoencoder", "mnist",
        "784-1000-500-250-30 sigmoid autoencoder, greedy layer-wise pretrained, then fine-tuned",
        model_config=dict(hidden=[1000, 500, 250], code=30, activation="sigmoid", pretrain_epochs=3),
-       train=dict(_AE_TRAIN, epochs=10), quick=dict(epochs=2, pretrain_epochs=1),
+       train=dict(_AE_TRAIN, epochs=10), quick=dict(epochs=2, pretrain_epochs=1, test_size=2000),
        metric="squared_error_vs_pca", target=0.5, lower_is_better=True,
        reference="Hinton & Salakhutdinov 2006: squared error 3.00 per image vs 13.87 for 30-D PCA"),
     _R("mnist-sparse-ae", "reconstruct", "autoencoder", "mnist",
@@ -215,7 +216,7 @@ RECIPES = {r.name: r for r in [
     _R("mnist-conv-ae", "reconstruct", "conv-autoencoder", "mnist",
        "convolutional autoencoder: two stride-2 convolutions (16, 32) to a 32-D code, transposed ones back",
        model_config=dict(channels=[16, 32], code=32), train=dict(_AE_TRAIN, epochs=10),
-       quick=dict(epochs=2),
+       quick=dict(epochs=2, test_size=2000),
        metric="squared_error_vs_pca", lower_is_better=True,
        reference="compare with mnist-ae (MLP, same code size) in BENCHMARKS.md"),
     _R("mnist-vae", "reconstruct", "vae", "mnist", "variational autoencoder 784-512-256-z32, Bernoulli decoder",
@@ -269,12 +270,12 @@ RECIPES = {r.name: r for r in [
        # the encoder reads a 14x14 view (encoder_pool=2) through a random warp (0.1), 15 epochs with +-1 px
        # shifts: 90.8 % of digits28 swaps keep their class (without the warp 89.4 %, seed 1 86.6 %)
        model_config=dict(channels=[16, 32], code=32, warp=0.1), train=dict(_AE_TRAIN, epochs=15, augment=1),
-       quick=dict(epochs=2), metric="swap_digits28_to_mnist_class_kept_percent", target=90.0,
+       quick=dict(epochs=2, test_size=2000), metric="swap_digits28_to_mnist_class_kept_percent", target=90.0,
        reference="the 'deepfake' set-up: shared encoder, one decoder per identity"),
     _R("digits-cyclegan", "cycle", "cyclegan", "mnist+digits28",
        "CycleGAN between MNIST and scikit-learn's upsampled digits: unpaired, cycle and identity losses",
        model_config=dict(width=32, blocks=3), train=dict(_GAN_TRAIN, epochs=2, train_subset=12000),
-       quick=dict(epochs=1, train_subset=1500),
+       quick=dict(epochs=1, train_subset=1500, test_size=2000),
        metric="translate_digits28_to_mnist_class_kept_percent",
        reference="Zhu et al. 2017 (photos, paintings); no MNIST figure published"),
 ]}

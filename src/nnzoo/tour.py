@@ -70,7 +70,8 @@ def experiment_section(name: str, out: Path, verbose: bool) -> dict:
     res = mod.run(folder, quick=True, seed=0, progress=verbose)
     (folder / "figures.json").write_text(json.dumps(res, indent=2) + "\n")
     rows = [{"metric": k, "value": _fmt(v), "reference": "", "status": "info"} for k, v in res["figures"].items()]
-    first = next(iter(res["figures"].items()), None)
+    # the first number it reports (some lead with a path or a text)
+    first = next(((k, v) for k, v in res["figures"].items() if isinstance(v, (int, float))), None)
     return {"title": f"experiment: {name}", "summary": res["summary"] + f" Full version: nnzoo experiment {name}",
             "rows": rows, "images": [f"experiment-{name}/{i}" for i in res["images"]], "state": QUICK,
             "headline": f"{first[0]} = {_fmt(first[1])}" if first else "", "target": ""}

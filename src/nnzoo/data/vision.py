@@ -5,6 +5,8 @@ validation split carved from train by a fixed seed, so the test split is touched
 """
 from __future__ import annotations
 
+import dataclasses
+
 import gzip
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,6 +35,10 @@ class ImageSplits:
     @property
     def shape(self) -> tuple[int, int, int]:
         return tuple(self.train_x.shape[1:])
+
+    def head_test(self, n: int) -> "ImageSplits":
+        """The same splits with only the first n test examples (n = 0: all)."""
+        return dataclasses.replace(self, test_x=self.test_x[:n], test_y=self.test_y[:n]) if n else self
 
     def split(self, name: str) -> tuple[torch.Tensor, torch.Tensor]:
         return getattr(self, f"{name}_x"), getattr(self, f"{name}_y")

@@ -99,21 +99,22 @@ class Task(ImageTask):
     # -- the test report -------------------------------------------------------------------------------------
     def test_report(self, model, data, device) -> tuple[dict, dict]:
         judge = self.judge(data.shape)
-        real = data.test_x[:N_SAMPLES]
-        labels = sample_labels(model, N_SAMPLES)
-        fake = draw(model, N_SAMPLES, seed=3, device=device, labels=labels)
+        n = min(N_SAMPLES, len(data.test_x))  # as many samples as real test images (test_size= cuts both)
+        real = data.test_x[:n]
+        labels = sample_labels(model, n)
+        fake = draw(model, n, seed=3, device=device, labels=labels)
         f_fake, f_real = self.features(judge, fake), self.features(judge, real)
         figures: dict = {}
         if judge is None:
             figures["test_fid_pixels"] = round(frechet_distance(f_fake, f_real), 3)
             figures["fid_floor_train_vs_test_pixels"] = round(
-                frechet_distance(self.features(None, data.train_x[:N_SAMPLES]), f_real), 3)
+                frechet_distance(self.features(None, data.train_x[:n]), f_real), 3)
         else:
             figures["fid_features"] = ("the last hidden layer (128 units) of nnzoo's MNIST classifier, not Inception-v3: "
                                        "compare with the floor below, not with published FIDs")
             figures["test_fid_classifier"] = round(frechet_distance(f_fake, f_real), 3)
             figures["fid_floor_train_vs_test_classifier"] = round(
-                frechet_distance(self.features(judge, data.train_x[:N_SAMPLES]), f_real), 3)
+                frechet_distance(self.features(judge, data.train_x[:n]), f_real), 3)
             probs = judge_probs(judge, fake)
             figures["inception_score_classifier"] = round(inception_score(probs.numpy()), 3)
             figures["inception_score_real_test"] = round(inception_score(judge_probs(judge, real).numpy()), 3)
@@ -126,11 +127,13 @@ class Task(ImageTask):
             if labels is not None:
                 figures["conditional_accuracy_percent"] = round(100 * float((read == labels).double().mean()), 2)
         model.eval()
-        test_y = data.test_y[:N_SAMPLES] if model.cfg.conditional else None
+        test_y = data.test_y[:n] if model.cfg.conditional else None
         # D(x) on real test digits and D(G(z)) on samples: near 0.5 each when D can no longer tell them apart
         figures["d_real_test"] = round(float(model.score(real.to(device), _to(test_y, device)).mean()), 4)
         figures["d_fake_samples"] = round(float(model.score(fake.to(device), _to(labels, device)).mean()), 4)
-        figures["samples"] = N_SAMPLES
+        figures["samples"] = n
+        if len(fake) < SHOWN_SAMPLES:  # a test_size below the grid's 80: the same seed, drawn again
+            fake = draw(model, SHOWN_SAMPLES, seed=3, device=device, labels=sample_labels(model, SHOWN_SAMPLES))
         return figures, self._pictures(model, fake, device)
 
     def _pictures(self, model, fake: torch.Tensor, device) -> dict:

@@ -24,11 +24,15 @@ from ..models.vae import binarize
 
 EVAL_BATCH = 1000
 SHOWN = 12  # test digits in the reconstruction figure
+MIN_TEST = 100  # the smallest test_size the pictures (up to 80 samples in a grid) can be drawn from
 
 
 def _flat_pca(train: torch.Tensor, k: int):
     from sklearn.decomposition import PCA
-    return PCA(n_components=k, svd_solver="full", random_state=0).fit(train.flatten(1).numpy().astype(np.float64))
+    # the covariance's eigenvectors, not an SVD of the data: the same components to float64 precision (the
+    # squared errors agree to every printed digit) in a seventh of the time, since N (55,000) >> D (784)
+    return PCA(n_components=k, svd_solver="covariance_eigh", random_state=0).fit(
+        train.flatten(1).numpy().astype(np.float64))
 
 
 def psnr_db(x_hat: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
@@ -50,7 +54,10 @@ class ImageTask:
     needs = "an autoencoder reconstructs images in [0, 1]"
 
     def load(self, tcfg):
-        data = load_images(tcfg.data, seed=0, val_size=tcfg.val_size)
+        if 0 < tcfg.test_size < MIN_TEST:
+            raise UserError(f"test_size={tcfg.test_size}: the report's pictures need at least {MIN_TEST} test "
+                            f"images; use test_size=0 (all) or at least {MIN_TEST}")
+        data = load_images(tcfg.data, seed=0, val_size=tcfg.val_size).head_test(tcfg.test_size)
         for split in ("train", "test"):
             x = data.split(split)[0]
             if len(x) and (float(x.min()) < 0 or float(x.max()) > 1):

@@ -59,6 +59,10 @@ class TrainConfig:
     """Stop (as if interrupted) after this many steps of this invocation; `--resume` continues. 0: run to the end."""
     train_subset: int = C.nonneg(0)
     """Train on only this many training examples (a fixed random subset; 0: all). For quick looks."""
+    test_size: int = C.nonneg(0)
+    """Image tasks: the test report reads only the first this many test examples, and a generator draws as
+    many samples (0: the whole test split). For quick looks: the tour's image sections read 2,000; other
+    tasks read their whole test split."""
     val_size: float = C.nonneg(0.0)
     """Training examples held out for validation by a fixed seed: a count, or a fraction if below 1;
     0 takes the data set's default (5,000 for MNIST and Fashion-MNIST, 10 % otherwise)."""
