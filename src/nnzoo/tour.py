@@ -116,6 +116,7 @@ def run_tour(out: Path | None = None, only: list[str] | None = None, verbose: bo
     from tqdm.auto import tqdm
 
     from .report.html import write_report
+    from .train.logging import progress_enabled
     if out is not None and out.exists() and not out.is_dir():
         raise UserError(f"--out {out} is a file; give a folder for the report")
     out = out or runs.new_run_dir("tour")
@@ -131,7 +132,8 @@ def run_tour(out: Path | None = None, only: list[str] | None = None, verbose: bo
     log.unlink(missing_ok=True)
     start = time.time()
     sections = []
-    bar = tqdm(items, desc="tour", unit="item", file=sys.stderr, disable=not verbose, position=0)
+    bar = tqdm(items, desc="tour", unit="item", file=sys.stderr, disable=not (verbose and progress_enabled()),
+               position=0)
     for kind, item in bar:
         name = item if isinstance(item, str) else item.name
         bar.set_postfix_str(name)

@@ -48,7 +48,8 @@ class TrainConfig:
     augment: int = C.nonneg(0)
     """Random translation of training images by up to this many pixels (0 turns it off)."""
     precision: str = C.choice("auto", PRECISIONS)
-    """fp32, bf16 or fp16 autocast; auto = bf16 on a GPU or CPU with bf16 units, else fp32."""
+    """fp32, bf16 or fp16 autocast; auto = bf16 on a GPU or CPU with bf16 units, else fp32
+    ($NNZOO_CPU_BF16=0 or 1 overrides the CPU's detection)."""
     device: str = "auto"
     """auto (cuda, then mps, then cpu), cpu, cuda, cuda:1, mps."""
     log_every: int = C.positive(50)
