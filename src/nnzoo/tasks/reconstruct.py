@@ -47,6 +47,14 @@ def is_linear(model) -> bool:
     return all(getattr(cfg, k, None) == "linear" for k in ("activation", "code_activation", "output"))
 
 
+def load_split_images(name: str, tcfg):
+    """An image set with the training keys' validation share and test_size (its first N test images) applied."""
+    if 0 < tcfg.test_size < MIN_TEST:
+        raise UserError(f"test_size={tcfg.test_size}: the report's pictures need at least {MIN_TEST} test "
+                        f"images; use test_size=0 (all) or at least {MIN_TEST}")
+    return load_images(name, seed=0, val_size=tcfg.val_size).head_test(tcfg.test_size)
+
+
 class ImageTask:
     """Images in, images out (or noise in, images out): the data side every image-making family shares. Pixels
     must lie in [0, 1] (`needs` says why, in the error)."""
@@ -54,10 +62,7 @@ class ImageTask:
     needs = "an autoencoder reconstructs images in [0, 1]"
 
     def load(self, tcfg):
-        if 0 < tcfg.test_size < MIN_TEST:
-            raise UserError(f"test_size={tcfg.test_size}: the report's pictures need at least {MIN_TEST} test "
-                            f"images; use test_size=0 (all) or at least {MIN_TEST}")
-        data = load_images(tcfg.data, seed=0, val_size=tcfg.val_size).head_test(tcfg.test_size)
+        data = load_split_images(tcfg.data, tcfg)
         for split in ("train", "test"):
             x = data.split(split)[0]
             if len(x) and (float(x.min()) < 0 or float(x.max()) > 1):

@@ -13,11 +13,10 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from ..data import load_images
 from ..errors import UserError
 from ..eval.judge import judge_labels, mnist_judge, prepare_judge
 from .classify import shift_images
-from .reconstruct import EVAL_BATCH, MIN_TEST, SHOWN, psnr_db
+from .reconstruct import EVAL_BATCH, SHOWN, load_split_images, psnr_db
 
 
 @dataclass
@@ -43,10 +42,7 @@ class Task:
         if len(names) != 2:
             raise UserError(f"data={tcfg.data!r}: a swap autoencoder needs two sources written A+B, "
                             "e.g. data=mnist+digits28")
-        if 0 < tcfg.test_size < MIN_TEST:
-            raise UserError(f"test_size={tcfg.test_size}: the report's pictures need at least {MIN_TEST} test "
-                            f"images; use test_size=0 (all) or at least {MIN_TEST}")
-        sets = [load_images(n, seed=0, val_size=tcfg.val_size).head_test(tcfg.test_size) for n in names]
+        sets = [load_split_images(n, tcfg) for n in names]
         if sets[0].shape != sets[1].shape:
             raise UserError(f"{names[0]} images are {sets[0].shape} but {names[1]} images are {sets[1].shape}; "
                             "both sources must have the same size")

@@ -4,7 +4,7 @@ and other helper networks later.
 The first use on a fresh machine builds the folder, from whatever context asks for it (an evaluation under
 `torch.no_grad`, one rank of a torchrun job, two `nnzoo` processes started together):
 - an exclusive lock on `<folder>.lock` serialises builders; the one that waits finds the folder done;
-- each build trains into a temporary folder of its own (`<folder>.tmp-XXXX`), single-process, with
+- each build trains into a temporary folder of its own (`<folder>.tmp-` plus a random suffix), single-process, with
   gradients on, and only a trained and evaluated run is renamed into place, so the folder is complete or
   absent; a crash leaves at most a temporary folder, which the next builder removes under the lock;
 - the caller's global random state is left as it was, so a run that builds a cache trains like one that
