@@ -22,7 +22,8 @@ import torch.nn.functional as F
 
 from nnzoo import registry
 from nnzoo.config import parse_overrides
-from nnzoo.train.loop import epoch_order, fit
+from nnzoo.runs import train as fit
+from nnzoo.train.stream import epoch_order
 from nnzoo.train.optim import make_optimizer, make_schedule
 
 

@@ -70,7 +70,7 @@ def test_swap_report_judges_both_directions(monkeypatch):
 
 
 def test_judge_is_trained_once_and_cached(tmp_path, monkeypatch):
-    from nnzoo.eval import judge
+    from nnzoo.tasks import judge
     monkeypatch.setattr(judge, "judge_dir", lambda: tmp_path / "judges" / "mnist-cnn")
     monkeypatch.setattr(judge, "JUDGE_OVERRIDES", ["epochs=1", "train_subset=512", "tensorboard=false",
                                                    "channels=[4,8]", "hidden=[16]"])

@@ -140,21 +140,39 @@ def test_linear_autoencoder_finds_the_principal_subspace():
     assert loss.item() == pytest.approx(pca_err, rel=0.01)
 
 
-def test_greedy_pretraining_trains_each_layer_and_helps():
-    from sklearn.datasets import load_digits
-    x = torch.tensor(load_digits().data[:512] / 16.0, dtype=torch.float32).view(-1, 1, 8, 8)
-    cfg = AutoencoderConfig(in_shape=(1, 8, 8), hidden=[32, 16], code=8, activation="sigmoid")
-    torch.manual_seed(0)
-    m = Autoencoder(cfg)
-    before = {k: v.clone() for k, v in m.state_dict().items()}
+def test_greedy_pretraining_runs_as_stages_of_the_one_loop(tmp_path):
+    """Each encoder layer and its mirror train as a shallow autoencoder, one engine stage each (logged under its
+    own name, checkpointed), before fine-tuning; pretraining alone already lowers the whole network's loss."""
+    from nnzoo import runs
+    from nnzoo.config import parse_overrides
+    from nnzoo.data.vision import load_digits
+    from nnzoo.train import checkpoint
+    recipe = registry.get_recipe("mnist-deep-ae")
+    settings = ["data=digits", "hidden=[32,16]", "code=8", "pretrain_epochs=5", "epochs=1", "batch_size=64",
+                "lr=3e-3", "tensorboard=false", "log_every=5"]
+    n_train = len(load_digits().train_x)
+    pretraining = 3 * 5 * (n_train // 64)  # three layer pairs, five epochs each
+    mcfg, tcfg = registry.resolve(recipe, parse_overrides(settings + [f"stop_after={pretraining}"]))
+    res = runs.train(tmp_path / "r", recipe, mcfg, tcfg, verbose=False)
+    assert not res.finished and res.step == pretraining and res.total_steps == pretraining + n_train // 64
+    state = checkpoint.load_state(checkpoint.latest(tmp_path / "r"))
+    assert state["stage"] == "pretrain-layer3"
+    rows = [json.loads(l) for l in (tmp_path / "r" / "metrics.jsonl").read_text().splitlines()]
+    for layer in (1, 2, 3):
+        losses = [r["value"] for r in rows if r["split"] == f"pretrain-layer{layer}" and r["name"] == "loss"]
+        assert len(losses) > 2 and losses[-1] < losses[0], layer
+    assert not [r for r in rows if r["split"] == "train"]  # fine-tuning has not begun
+    _, _, _, model = runs.load_run(tmp_path / "r")
+    torch.manual_seed(tcfg.seed)
+    fresh = Autoencoder(model.cfg)
+    pairs = [(a, b) for a, b in zip(fresh.state_dict().items(), model.state_dict().items())]
+    assert all(not torch.equal(v0, v1) for (_, v0), (_, v1) in pairs)  # every layer and its mirror
+    x = load_digits().train_x[:512]
     with torch.no_grad():
-        start = m.loss((x, None))["loss"].item()
-    losses = m.pretrain(x, epochs=5, batch_size=64, lr=3e-3)
-    assert len(losses) == 3  # one shallow autoencoder per encoder layer
-    changed = [k for k, v in m.state_dict().items() if not torch.equal(before[k], v)]
-    assert len(changed) == len(before)  # every encoder layer and its mirror in the decoder
-    with torch.no_grad():
-        assert m.loss((x, None))["loss"].item() < start
+        assert model.loss((x, None))["loss"] < fresh.loss((x, None))["loss"]
+    done = runs.train(tmp_path / "r", recipe, *registry.resolve(recipe, parse_overrides(settings))[0:1],
+                      tcfg.__class__(**{**tcfg.__dict__, "stop_after": 0}), resume=True, verbose=False)
+    assert done.finished and done.step == res.total_steps
 
 
 def test_swap_autoencoder_decoders_learn_only_their_own_source():
@@ -173,7 +191,7 @@ def test_swap_task_batches_are_half_each_source():
     d = load_digits()
     data = TwoSources(["a", "b"], [d, load_digits(seed=1)])
     cfg = type("Cfg", (), {"augment": 0})()
-    x, y, src = Task().batch(data, torch.randperm(len(d.train_x))[:10], torch.device("cpu"), True, cfg)
+    x, y, src = Task().make_batch(data, torch.randperm(len(d.train_x))[:10], torch.device("cpu"), cfg)
     assert src.tolist() == [0] * 5 + [1] * 5 and x.shape == (10, 1, 8, 8)
 
 

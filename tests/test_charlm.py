@@ -151,35 +151,49 @@ def test_lstm_forget_bias_starts_the_forget_gates_open():
 
 
 def test_carry_state_batches_read_each_stream_on_where_the_last_step_stopped():
-    """carry_state: batch row b of step i+1 starts where row b of step i ended, every window stays inside the
-    text whatever the epoch's phase, and only an epoch's first step starts the streams afresh."""
+    """carry_state: batch row b of step i+1 starts where row b of step i ended, from the state `observe` kept;
+    every window stays inside the text whatever the epoch's phase, and only an epoch's first step starts the
+    streams afresh. Without it: shuffled windows, no state."""
     from types import SimpleNamespace
 
     from nnzoo.tasks.charlm import Task
+    from nnzoo.train.config import TrainConfig
     task, T, B = Task(), 8, 4
+    tcfg = TrainConfig(batch_size=B, seed=3)
     data = SimpleNamespace(train=torch.arange(1000), seq_len=T, carry_state=True)
-    n = task.n_train(data)
+    n = task.train_size(data)
     assert n == 999 // T - 1  # one window left over for the phase
+    S = task.epoch(data, tcfg, 1).steps
+    assert S == n // B
+    stream = task.train_batches(data, None, tcfg, 0, 0, 1, torch.device("cpu"))
+    phases = set()
     for epoch in range(6):
-        order = task.bucket(data, torch.randperm(n), B, seed=epoch)
-        assert sorted(order.tolist()) == list(range(n))  # every window once
         prev = None
-        for i in range(n // B):
-            x, y, cont = task.batch(data, order[i * B:(i + 1) * B], torch.device("cpu"), train=True, cfg=None)
+        for i in range(S):
+            x, y, carried = next(stream)
             assert x.shape == (B, T) and torch.equal(y, x + 1)  # in bounds: the text is 0, 1, 2, ...
-            assert cont == (i > 0)
+            assert (carried is None) == (i == 0)  # the state of the step before, except at an epoch's start
             if prev is not None:
                 assert torch.equal(x[:, 0], prev[:, -1])  # the next character after the last target
+            else:
+                phases.add(int(x[0, 0]) % T)
             prev = y
-    phases = set()
-    for seed in range(20):
-        task.bucket(data, torch.arange(n), B, seed=seed)
-        phases.add(data.phase)
+            task.observe([{"loss": torch.tensor(0.0), "state": torch.full((1, B, 2), float(i))}])
+            assert task.state_dict()["carried"][0][0, 0, 0] == i
     assert len(phases) > 1 and phases <= set(range(T))  # the cuts move from epoch to epoch
+    # a stream started at step k (a resumed run) gives the batches the straight stream gave at step k
+    again = task.train_batches(data, None, tcfg, S + 2, 0, 1, torch.device("cpu"))
+    straight = task.train_batches(data, None, tcfg, 0, 0, 1, torch.device("cpu"))
+    for _ in range(S + 2):
+        next(straight)
+    assert torch.equal(next(again)[0], next(straight)[0])
+    # two processes split the streams between them
+    halves = [next(task.train_batches(data, None, tcfg, 1, r, 2, torch.device("cpu")))[0] for r in (0, 1)]
+    whole = next(task.train_batches(data, None, tcfg, 1, 0, 1, torch.device("cpu")))[0]
+    assert torch.equal(torch.cat([halves[0], halves[1]])[[0, 2, 1, 3]], whole)
     plain = SimpleNamespace(train=torch.arange(1000), seq_len=T, carry_state=False)
-    shuffled = torch.randperm(task.n_train(plain))
-    assert torch.equal(task.bucket(plain, shuffled, B, seed=0), shuffled)  # without it: the shuffle as it is
-    assert len(task.batch(plain, shuffled[:B], torch.device("cpu"), train=True, cfg=None)) == 2
+    batch = next(Task().train_batches(plain, None, tcfg, 0, 0, 1, torch.device("cpu")))
+    assert len(batch) == 2 and batch[0].shape == (B, T)
 
 
 def test_carry_state_continues_from_the_detached_final_state():
@@ -190,16 +204,17 @@ def test_carry_state_continues_from_the_detached_final_state():
     model = CharLM(tiny())  # seq_len 16, no dropout
     ids = torch.randint(1, 12, (2, 33))
     x1, y1, x2, y2 = ids[:, :16], ids[:, 1:17], ids[:, 16:32], ids[:, 17:33]
-    model.loss((x1, y1, False))
-    assert model._carried is not None and not model._carried[0].requires_grad
-    out = model.loss((x2, y2, True))
+    first = model.loss((x1, y1, None))
+    assert first["state"] is not None and not first["state"][0].requires_grad
+    out = model.loss((x2, y2, first["state"]))
     with torch.no_grad():
         logits, _ = model(ids[:, :32])
     want = torch.nn.functional.cross_entropy(logits[:, 16:].reshape(-1, 12), y2.reshape(-1))
     assert float(out["loss"].detach()) == pytest.approx(float(want), rel=1e-5)
-    fresh = model.loss((x2, y2, False))  # an epoch's first step: from a zero state, so a different loss
+    fresh = model.loss((x2, y2, None))  # an epoch's first step: from a zero state, so a different loss
     assert float(fresh["loss"].detach()) != pytest.approx(float(want), rel=1e-5)
-    model.loss((x1[:1], y1[:1], True))  # another batch size cannot continue: starts afresh without error
+    model.loss((x1[:1], y1[:1], first["state"]))  # another batch size cannot continue: starts afresh
+    assert "state" not in model.loss((x1, y1))  # without carry_state nothing goes back to the stream
 
 
 def test_carry_state_training_learns(nnzoo_cli, tmp_path):

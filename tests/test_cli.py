@@ -277,7 +277,7 @@ def test_sentences_that_are_not_utf8():
     from nnzoo.tasks import sentiment, translate
     bad = "a good \udcff film"
     with pytest.raises(UserError, match="not valid UTF-8"):
-        sentiment.Task().predict_texts(None, None, {"words": ["<pad>", "<unk>", "good"]}, ["fine", bad])
+        sentiment.Task().predict(None, None, {"words": ["<pad>", "<unk>", "good"]}, ["fine", bad])
     doc = {"source_words": ["<pad>", "<bos>", "<eos>", "<unk>", "god"], "target_words": ["<pad>"] * 4}
     with pytest.raises(UserError, match="not valid UTF-8"):
         translate.Task().translate(None, doc, bad, beam=1)

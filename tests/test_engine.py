@@ -11,7 +11,7 @@ from nnzoo import registry
 from nnzoo.config import parse_overrides
 from nnzoo.errors import TrainingDiverged
 from nnzoo.train import checkpoint
-from nnzoo.train.loop import fit
+from nnzoo.runs import train as fit
 
 
 def setup(*extra):

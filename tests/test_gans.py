@@ -12,7 +12,7 @@ from nnzoo import registry
 from nnzoo.eval.metrics import frechet_distance, inception_score, ssim
 from nnzoo.models.gan import GAN, GANConfig, gradient_penalty
 from nnzoo.train import checkpoint
-from nnzoo.train.loop import fit
+from nnzoo.runs import train as fit
 
 TINY_GAN = ["data=digits", "width=4", "latent=8", "hidden=[16,32]", "batch_size=64", "log_every=5",
             "tensorboard=false"]
@@ -167,7 +167,7 @@ def _stand_in_judge():
 def test_conditional_gan_report_with_a_stand_in_judge(tmp_path, monkeypatch, nnzoo_cli):
     from nnzoo.tasks import generate
     monkeypatch.setattr(generate, "mnist_judge", lambda verbose=True: _stand_in_judge())
-    monkeypatch.setattr(generate, "prepare_judge", lambda shape: None)  # the stand-in needs no training
+    monkeypatch.setattr(generate, "prepare_judge", lambda shape, verbose=True: None)  # the stand-in needs no training
     monkeypatch.setattr(generate, "N_SAMPLES", 500)
     run = tmp_path / "cgan"
     fit(run, *_setup("mnist-cgan", *TINY_GAN, "data=digits28", "epochs=1", "train_subset=128"), verbose=False)

@@ -73,7 +73,7 @@ def biased_layers_feeding_a_norm(model, batch) -> list[tuple[str, str]]:
             hooks.append(m.register_forward_pre_hook(check(name)))
     try:
         model.train()
-        for phase in (model.phases(0) if hasattr(model, "players") else [None]):
+        for phase in model.phases(0):
             model.loss(batch) if phase is None else model.loss(batch, phase)
     finally:
         for h in hooks:
@@ -82,7 +82,9 @@ def biased_layers_feeding_a_norm(model, batch) -> list[tuple[str, str]]:
 
 
 def test_the_bias_check_finds_a_bias_before_a_norm():
-    class Bad(nn.Module):
+    from nnzoo.models.base import Model
+
+    class Bad(Model):
         def __init__(self):
             super().__init__()
             self.conv, self.norm = nn.Conv2d(1, 4, 3), nn.BatchNorm2d(4)
@@ -102,6 +104,18 @@ class TestEveryModel:
         model = registry.create_model(name, cfg)
         return model, registry.example_batch(name, cfg, 16)
 
+    def test_declares_the_model_protocol(self, name):
+        """Every registered model is a models.base.Model: the loop calls players / phases / after_step / stages
+        without asking whether they exist, and every weight belongs to exactly one player."""
+        from nnzoo.models.base import Model
+        model, _ = self._setup(name)
+        assert isinstance(model, Model)
+        owned = [id(p) for params in model.players().values() for p in params]
+        assert len(owned) == len(set(owned))
+        trainable = {id(p) for p in model.parameters() if p.requires_grad}
+        assert set(owned) == trainable
+        assert all(phase is None or phase in model.players() for phase in model.phases(0))
+
     def test_shapes_and_loss_parts(self, name):
         model, batch = self._setup(name)
         out = model.loss(batch)
@@ -119,15 +133,13 @@ class TestEveryModel:
             batch = to_float64(batch)
             before = {k: v.detach().clone() for k, v in model.named_parameters()}
             model.train()
-            players = model.players() if hasattr(model, "players") else {None: model.parameters()}
-            opts = {n: torch.optim.SGD(list(p), lr=0.1) for n, p in players.items()}
+            opts = {n: torch.optim.SGD(list(p), lr=0.1) for n, p in model.players().items()}
             # an adversarial model updates each player in turn, as the training loop does
-            for phase in (model.phases(0) if hasattr(model, "players") else [None]):
+            for phase in model.phases(0):
                 model.zero_grad()
                 (model.loss(batch) if phase is None else model.loss(batch, phase))["loss"].backward()
-                opts[phase].step()
-                if hasattr(model, "after_step"):  # as the loop does: e.g. a GAN's averaged generator follows
-                    model.after_step(phase)
+                opts["model" if phase is None else phase].step()
+                model.after_step(phase)  # as the loop does: e.g. a GAN's averaged generator follows
         finally:
             torch.set_default_dtype(torch.float32)
         assert all(p.dtype == torch.float64 for p in model.parameters())
@@ -140,10 +152,10 @@ class TestEveryModel:
 
     def test_loss_falls_on_a_tiny_problem(self, name):
         # an adversarial model: each player's loss falls while it trains alone against the other, frozen
-        phases = list(self._setup(name)[0].players()) if hasattr(self._setup(name)[0], "players") else [None]
-        for phase in phases:
+        for player in self._setup(name)[0].players():
+            phase = None if player == "model" else player  # the one-loss model's player is "model"
             model, batch = self._setup(name)
-            params = list(model.players()[phase]) if phase else list(model.parameters())
+            params = list(model.players()[player])
             opt = torch.optim.Adam(params, lr=1e-2)
             model.train()
             first = None

@@ -253,29 +253,44 @@ def test_language_model_pretraining_predicts_each_directions_neighbour(monkeypat
     assert m.lm_loss(x, head, target_of).item() > 5
 
 
-def test_pretraining_moves_only_the_reader_and_lowers_its_loss(fake_root):
-    d = load_sentences("rt-sentences")
-    torch.manual_seed(0)
-    m = BiLSTMClassifier(BiLSTMClassifierConfig(vocab_size=len(d.vocab), embed=16, hidden=16, dropout=0.0,
-                                                embed_dropout=0.0, pretrain_epochs=8, pretrain_words=50))
-    head_before = m.head.weight.detach().clone()
-    embed_before = m.embed.weight.detach().clone()
-    losses = m.pretrain(d.train_x[:64], 8, batch_size=16, lr=1e-2)
+def test_pretraining_is_a_stage_that_moves_only_the_reader_and_lowers_its_loss(fake_root, tmp_path):
+    """Language-model pretraining runs through the engine as stage "pretrain-lm" before the first labelled
+    step: its loss falls, it moves the embedding and the BiLSTM, never the classifier's layer."""
+    from nnzoo import registry, runs
+    from nnzoo.config import parse_overrides
+    n = len(load_sentences("rt-sentences").train_x)
+    steps = 8 * (n // 16)
+    recipe = registry.get_recipe("sentiment-bilstm")
+    mcfg, tcfg = registry.resolve(recipe, parse_overrides(
+        ["data=rt-sentences", "embed=16", "hidden=16", "dropout=0", "embed_dropout=0", "members=1", "subwords=0",
+         "pretrain_epochs=8", "pretrain_words=50", "batch_size=16", "lr=1e-2", "epochs=1", "tensorboard=false",
+         "log_every=2", f"stop_after={steps}"]))
+    res = runs.train(tmp_path / "r", recipe, mcfg, tcfg, verbose=False)
+    assert res.step == steps and not res.finished
+    rows = [json.loads(l) for l in (tmp_path / "r" / "metrics.jsonl").read_text().splitlines()]
+    losses = [r["value"] for r in rows if r["split"] == "pretrain-lm" and r["name"] == "loss"]
     assert losses[-1] < 0.8 * losses[0]
-    assert torch.equal(m.head.weight, head_before)  # the classifier is the labels' to train
-    assert not torch.equal(m.embed.weight, embed_before)
+    _, _, _, m = runs.load_run(tmp_path / "r")
+    torch.manual_seed(tcfg.seed)
+    fresh = BiLSTMClassifier(m.cfg)
+    assert torch.equal(m.head.weight, fresh.head.weight)  # the classifier is the labels' to train
+    assert not torch.equal(m.embed.weight, fresh.embed.weight)
+    # read from the training words' counts (set when the run started); this vocabulary is smaller than
+    # pretrain_words, so every word is a class of its own
+    assert sorted(m.lm_target_of.tolist()) == list(range(m.cfg.vocab_size))
 
 
-def test_pretraining_runs_before_the_first_step_only_when_asked(fake_root, tmp_path, monkeypatch):
+def test_pretraining_runs_before_the_first_step_only_when_asked(fake_root, tmp_path):
     from nnzoo.cli import main
-    calls = []
-    real = BiLSTMClassifier.pretrain
-    monkeypatch.setattr(BiLSTMClassifier, "pretrain", lambda self, *a, **k: calls.append(a[1]) or real(self, *a, **k))
+
+    def splits(run):
+        return [json.loads(l)["split"] for l in (run / "metrics.jsonl").read_text().splitlines()]
     assert main(["train", "sentiment-bilstm", "--out", str(tmp_path / "plain"), "--quiet", *TINY, "epochs=1"]) == 0
-    assert calls == []
+    assert "pretrain-lm" not in splits(tmp_path / "plain")
     assert main(["train", "sentiment-bilstm", "--out", str(tmp_path / "pre"), "--quiet", *TINY, "epochs=1",
                  "pretrain_epochs=2"]) == 0
-    assert calls == [2]
+    order = splits(tmp_path / "pre")
+    assert "pretrain-lm" in order and order.index("pretrain-lm") < order.index("train")
 
 
 def test_lexicon_is_read_and_checked(fake_root, tmp_path, monkeypatch):

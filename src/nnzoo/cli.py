@@ -4,7 +4,6 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import re
 import sys
 import textwrap
 from pathlib import Path
@@ -24,19 +23,6 @@ def _train_keys_help() -> str:
     return "\n".join(lines)
 
 
-def benchmark_values(path: Path | None = None) -> dict[str, str]:
-    """{recipe: headline value} from the recipe table of BENCHMARKS.md (rows start with | `recipe` |)."""
-    path = path or Path(__file__).resolve().parents[2] / "BENCHMARKS.md"
-    if not path.exists():
-        return {}
-    out = {}
-    for line in path.read_text().splitlines():
-        m = re.match(r"\|\s*`([\w-]+)`\s*\|[^|]*\|\s*([^|]+?)\s*\|", line)
-        if m and m.group(1) not in out:
-            out[m.group(1)] = m.group(2)
-    return out
-
-
 def cmd_list(args) -> int:
     from . import registry
     from .config import describe
@@ -50,6 +36,7 @@ def cmd_list(args) -> int:
             value = r.model_config.get(name, default)
             print(f"  {name}={json.dumps(value)}\n" + "\n".join("      " + l for l in textwrap.wrap(doc, 90)))
         return 0
+    from .report.benchmarks import benchmark_values
     recorded = benchmark_values()
     rows = [(r.name, r.data, r.metric,
              "" if r.target is None else f"{'<=' if r.lower_is_better else '>='} {r.target}", recorded.get(r.name, "-"))
@@ -61,14 +48,14 @@ def cmd_list(args) -> int:
     widths = [max(len(str(x)) for x in col) for col in zip(head, *rows)]
     for row in [head, *rows]:
         print("  ".join(str(x).ljust(w) for x, w in zip(row, widths)).rstrip())
-    print("\nexperiments: " + ", ".join(registry.EXPERIMENTS))
+    from .experiments.catalog import EXPERIMENTS
+    print("\nexperiments: " + ", ".join(EXPERIMENTS))
     return 0
 
 
 def cmd_train(args) -> int:
     from . import registry, runs
     from .config import parse_overrides
-    from .train.loop import fit
     overrides = list(args.overrides)
     overrides += [f"{k}={v}" for k, v in (("device", args.device), ("precision", args.precision)) if v]
     if args.recipe and "=" in args.recipe:
@@ -104,7 +91,7 @@ def cmd_train(args) -> int:
         if (run_dir / "checkpoints").exists():
             raise UserError(f"{run_dir} already holds a run; continue it with --resume {run_dir} or pick "
                             "another --out")
-    result = fit(run_dir, recipe, mcfg, tcfg, resume=bool(args.resume), verbose=not args.quiet)
+    result = runs.train(run_dir, recipe, mcfg, tcfg, resume=bool(args.resume), verbose=not args.quiet)
     import os
     if int(os.environ.get("RANK", "0")) != 0:
         return 0
@@ -134,20 +121,13 @@ def cmd_eval(args) -> int:
 
 def cmd_predict(args) -> int:
     from . import registry, runs
-    recipe, mcfg, tcfg, model = runs.load_run(Path(args.run_dir))
-    task = registry.get_task(recipe.task)
     doc = runs.read_config(Path(args.run_dir))
-    if hasattr(task, "predict_texts"):  # a task that reads sentences takes the arguments as the text itself
-        preds = task.predict_texts(model, mcfg, doc, args.files)
-    elif not hasattr(task, "predict_files"):
-        hint = "draw samples with: nnzoo sample " + str(args.run_dir) if hasattr(task, "sample_images") else \
-            "use nnzoo eval " + str(args.run_dir)
-        raise UserError(f"{args.run_dir} is a {recipe.name} run, which takes no input files; {hint}")
-    else:
-        for f in args.files:
-            if not Path(f).is_file():
-                raise UserError(f"no such image file {f}")
-        preds = task.predict_files(model, mcfg, doc, args.files, invert=args.invert)
+    recipe = registry.get_recipe(doc["recipe"])
+    task = registry.get_task(recipe.task)
+    task.refuse("predict", args.run_dir, recipe.name)  # before any weights are read
+    _, mcfg, _, model = runs.load_run(Path(args.run_dir))
+    # image files for an image task, the sentences themselves for a task that reads text
+    preds = task.predict(model, mcfg, doc, args.files, invert=args.invert)
     if args.json:
         print(json.dumps(preds))
     else:
@@ -164,6 +144,7 @@ def _check_seed(seed: int) -> None:
 
 def cmd_sample(args) -> int:
     from . import registry, runs
+    from .tasks.base import SampleRequest
     # the numbers are checked before anything is read or written (argparse only made them int / float)
     if args.length < 1:
         raise UserError(f"--length must be 1 or more characters, got {args.length}; e.g. --length 500")
@@ -180,21 +161,12 @@ def cmd_sample(args) -> int:
     doc = runs.read_config(run_dir)
     recipe = registry.get_recipe(doc["recipe"])
     task = registry.get_task(recipe.task)
-    if hasattr(task, "sample_images"):  # a generator: an image grid
-        _, _, _, model = runs.load_run(run_dir)
-        suffix = "" if args.label is None else f"-class{args.label}"
-        out = Path(args.out) if args.out else run_dir / f"sample{suffix}.png"
-        res = task.sample_images(model, doc, args.n, args.label, args.seed, args.z, out)
-        print(json.dumps(res) if args.json else f"{res['samples']} samples -> {res['file']}")
-        return 0
-    vocab = doc.get("vocab")
-    if not vocab:
-        raise UserError(f"{args.run_dir} is a {recipe.name} run, which generates nothing; sample from a run of "
-                        "a character model (shakespeare-lstm, ...) or a GAN (mnist-dcgan, mnist-cgan, ...)")
-    from .tasks.charlm import sample
+    task.refuse("sample", args.run_dir, recipe.name)
     _, _, _, model = runs.load_run(run_dir)
-    text = sample(model, vocab, args.prime, args.length, args.temperature, args.seed)
-    print(json.dumps({"prime": args.prime, "temperature": args.temperature, "text": text}) if args.json else text)
+    request = SampleRequest(run_dir=str(run_dir), n=args.n, label=args.label, seed=args.seed, z=args.z,
+                            out=args.out, prime=args.prime, length=args.length, temperature=args.temperature)
+    res, line = task.sample(model, doc, request)
+    print(json.dumps(res) if args.json else line)
     return 0
 
 
@@ -205,9 +177,7 @@ def cmd_translate(args) -> int:
     doc = runs.read_config(Path(args.run_dir))
     recipe = registry.get_recipe(doc["recipe"])
     task = registry.get_task(recipe.task)
-    if not hasattr(task, "translate"):  # checked before loading any weights
-        raise UserError(f"{args.run_dir} is a {recipe.name} run, not a translation run; translate with a run of "
-                        "translate-en-es or translate-en-es-attention")
+    task.refuse("translate", args.run_dir, recipe.name)  # before any weights are read
     _, _, _, model = runs.load_run(Path(args.run_dir))
     out = task.translate(model, doc, args.sentence, beam=args.beam)
     print(json.dumps(out, ensure_ascii=False) if args.json else out["translation"])
@@ -215,8 +185,9 @@ def cmd_translate(args) -> int:
 
 
 def cmd_experiment(args) -> int:
-    from . import registry, runs
-    mod = registry.get_experiment(args.name)
+    from . import runs
+    from .experiments.catalog import get_experiment
+    mod = get_experiment(args.name)
     _check_seed(args.seed)
     out = Path(args.out) if args.out else runs.new_run_dir(f"experiment-{args.name}")
     extra = {}

@@ -5,14 +5,12 @@ import json
 import time
 from pathlib import Path
 
-import numpy as np
-import torch
-
 from . import config as C
 from . import registry
 from .errors import UserError
 from .train import checkpoint
 from .train.config import TrainConfig
+from .train.evaluate import evaluate
 
 
 def new_run_dir(name: str, root: Path = Path("runs")) -> Path:
@@ -82,25 +80,14 @@ def load_run(run_dir: Path):
     return recipe, mcfg, tcfg, model
 
 
+def train(run_dir: Path, recipe, mcfg, tcfg: TrainConfig, **options):
+    """Train a recipe into run_dir: `train.loop.fit` with the recipe's task and model found by their names."""
+    from .train.loop import fit
+    return fit(run_dir, recipe, mcfg, tcfg, task=registry.get_task(recipe.task),
+               build=lambda cfg: registry.create_model(recipe.model, cfg), **options)
+
+
 def evaluate_run(run_dir: Path, write: bool = True) -> dict:
     """Test metrics of a run's latest checkpoint; also writes eval.json and artifacts.npz for the pictures."""
-    run_dir = Path(run_dir)
     recipe, mcfg, tcfg, model = load_run(run_dir)
-    task = registry.get_task(recipe.task)
-    data = task.load(tcfg)
-    shape = getattr(mcfg, "in_shape", None)
-    if shape is not None and tuple(data.shape) != tuple(shape):
-        raise UserError(f"the run was trained on {tuple(shape)} inputs but data {tcfg.data!r} has {data.shape}")
-    figures, art = task.test_report(model, data, torch.device("cpu"))
-    state = checkpoint.load_state(checkpoint.latest(run_dir))
-    out = {"recipe": recipe.name, "data": tcfg.data, "step": int(state["step"]),
-           "train_wall_seconds": round(float(state["elapsed"]), 1),
-           # the autocast precision and device training ran with (runs from before nnzoo recorded it: absent)
-           **{f"train_{k}": state[k] for k in ("device", "precision") if k in state}, **figures}
-    out.update({f"val_{k}": v for k, v in state.get("val", {}).items()})
-    if write:
-        checkpoint.atomic_write_text(run_dir / "eval.json", json.dumps(out, indent=2) + "\n")
-        with open(run_dir / ".artifacts.npz.tmp", "wb") as f:
-            np.savez_compressed(f, **art)
-        (run_dir / ".artifacts.npz.tmp").replace(run_dir / "artifacts.npz")
-    return out
+    return evaluate(Path(run_dir), recipe.name, mcfg, tcfg, registry.get_task(recipe.task), model, write)

@@ -16,6 +16,7 @@ from . import __version__, registry, runs
 from .config import parse_overrides
 from .errors import UserError
 from .data import DataMissing
+from .experiments.catalog import EXPERIMENTS, get_experiment
 
 
 def _fmt(v) -> str:
@@ -33,13 +34,12 @@ def _target(recipe) -> str:
 
 def recipe_section(recipe, out: Path, verbose: bool) -> dict:
     from .report.plots import plot_run
-    from .train.loop import fit
     overrides = {k: json.dumps(v) if not isinstance(v, str) else v for k, v in recipe.quick.items()}
     mcfg, tcfg = registry.resolve(recipe, parse_overrides([f"{k}={v}" for k, v in overrides.items()]))
     run_dir = out / recipe.name
     if run_dir.exists():
         shutil.rmtree(run_dir)
-    result = fit(run_dir, recipe, mcfg, tcfg, verbose=verbose)
+    result = runs.train(run_dir, recipe, mcfg, tcfg, verbose=verbose)
     figures = runs.evaluate_run(run_dir)
     images = [p.relative_to(out).as_posix() for p in plot_run(run_dir)]
     value = figures.get(recipe.metric)
@@ -65,7 +65,7 @@ def recipe_section(recipe, out: Path, verbose: bool) -> dict:
 
 
 def experiment_section(name: str, out: Path, verbose: bool) -> dict:
-    mod = registry.get_experiment(name)
+    mod = get_experiment(name)
     folder = out / f"experiment-{name}"
     res = mod.run(folder, quick=True, seed=0, progress=verbose)
     (folder / "figures.json").write_text(json.dumps(res, indent=2) + "\n")
@@ -78,7 +78,7 @@ def experiment_section(name: str, out: Path, verbose: bool) -> dict:
 
 
 def _recorded() -> dict:
-    from .cli import benchmark_values
+    from .report.benchmarks import benchmark_values
     return benchmark_values()
 
 
@@ -120,9 +120,9 @@ def run_tour(out: Path | None = None, only: list[str] | None = None, verbose: bo
     if out is not None and out.exists() and not out.is_dir():
         raise UserError(f"--out {out} is a file; give a folder for the report")
     out = out or runs.new_run_dir("tour")
-    items = [("recipe", r) for r in registry.RECIPES.values()] + [("experiment", e) for e in registry.EXPERIMENTS]
+    items = [("recipe", r) for r in registry.RECIPES.values()] + [("experiment", e) for e in EXPERIMENTS]
     if only:
-        known = {r.name for _, r in items if not isinstance(r, str)} | set(registry.EXPERIMENTS)
+        known = {r.name for _, r in items if not isinstance(r, str)} | set(EXPERIMENTS)
         bad = [n for n in only if n not in known]
         if bad:
             raise UserError(f"unknown tour item {bad[0]!r}; choose from {', '.join(sorted(known))}")

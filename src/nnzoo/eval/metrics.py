@@ -83,3 +83,9 @@ def ssim(x: torch.Tensor, y: torch.Tensor, window: int = 11, sigma: float = 1.5)
     # SSIM = (2 mx my + C1)(2 cov + C2) / ((mx^2 + my^2 + C1)(vx + vy + C2))
     s = (2 * mx * my + c1) * (2 * cxy + c2) / ((mx ** 2 + my ** 2 + c1) * (vx + vy + c2))
     return s.flatten(1).mean(1).float()
+
+
+def psnr_db(x_hat: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+    """Peak signal-to-noise ratio per image for pixels in [0, 1]: 10 log10(1 / MSE). -> B."""
+    mse = ((x_hat.float() - x.float()) ** 2).flatten(1).mean(1).clamp_min(1e-10)
+    return 10 * torch.log10(1.0 / mse)

@@ -141,15 +141,14 @@ def unit_name(u: int, hidden: int) -> str:
 def _train_own(out: pathlib.Path, quick: bool, seed: int, progress: bool):
     from .. import registry
     from ..config import parse_overrides
-    from ..runs import load_run
-    from ..train.loop import fit
+    from ..runs import load_run, train
     recipe = registry.get_recipe("pycode-lstm")
     settings = (["hidden=64", "layers=1", "epochs=1", "train_subset=1500", "time_limit=0"] if quick else
                 ["hidden=256", "layers=2", f"time_limit={TRAIN_MINUTES}"])
     mcfg, tcfg = registry.resolve(recipe, parse_overrides(settings + [f"seed={seed}", "tensorboard=false"]))
     run_dir = out / "pycode-lstm"
     if not (run_dir / "checkpoints").exists():
-        fit(run_dir, recipe, mcfg, tcfg, verbose=progress)
+        train(run_dir, recipe, mcfg, tcfg, verbose=progress)
     return run_dir, load_run(run_dir)
 
 

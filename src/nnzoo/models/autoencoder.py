@@ -14,6 +14,7 @@ Hinton & Salakhutdinov and Ng's notes use), and every part is returned by name f
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 
 import torch
 import torch.nn as nn
@@ -23,6 +24,7 @@ from .. import config as C
 from ..errors import UserError
 from ..nn.conv import ACTIVATIONS
 from ..nn.conv import activation as make_activation
+from .base import Model, Stage
 
 NOISES = ("none", "gaussian", "mask", "salt-pepper")
 RECON_LOSSES = ("bce", "mse")
@@ -128,7 +130,7 @@ def contraction_autograd(encode, x: torch.Tensor) -> torch.Tensor:
 
 
 # ------------------------------------------------------------------------------------------- the model
-class Autoencoder(nn.Module):
+class Autoencoder(Model):
     def __init__(self, cfg: AutoencoderConfig, overcomplete_ok: bool = False):
         """overcomplete_ok: build a plain autoencoder with code >= inputs anyway (the baseline the
         regularisers are measured against in experiment ae-regularisers); users are told to regularise."""
@@ -207,44 +209,48 @@ class Autoencoder(nn.Module):
         return out
 
     # ------------------------------------------------------------------- greedy layer-wise pretraining
-    def pretrain(self, x: torch.Tensor, epochs: int, batch_size: int = 128, lr: float = 1e-3,
-                 progress=None) -> list[float]:
-        """Stacked autoencoders (Bengio et al. 2007): encoder layer l and its mirror in the decoder are trained
-        as a shallow autoencoder of the activations of layers < l (x itself for l = 0), then the next pair
-        on top. Both keep the weights they learnt, so end-to-end fine-tuning starts from a network whose
-        every layer already reconstructs its input. Returns each layer's final loss.
-
-        Hinton & Salakhutdinov (2006) pretrained with RBMs; autoencoder stacking is the variant the lecture
-        draws and reaches the same end (see BENCHMARKS.md for the with / without comparison).
-        """
+    def layer_pairs(self) -> list[tuple[nn.Linear, nn.Module, nn.Linear, nn.Module]]:
+        """(encoder layer l, its activation, the decoder layer that inverts it, that one's activation) per l."""
         enc = [m for m in self.encoder if isinstance(m, nn.Linear)]
         dec = [m for m in self.decoder if isinstance(m, nn.Linear)][::-1]  # dec[l] inverts enc[l]
         enc_act = [m for m in self.encoder if not isinstance(m, nn.Linear)]
         dec_act = [m for m in self.decoder if not isinstance(m, nn.Linear)][::-1]
-        h = x.flatten(1)
-        losses = []
-        g = torch.Generator().manual_seed(0)
-        for l, (e, d) in enumerate(zip(enc, dec)):
-            opt = torch.optim.Adam([*e.parameters(), *d.parameters()], lr=lr)
-            # the bottom layer reconstructs pixels with the output's loss; upper layers reconstruct the
-            # (0, 1) or real-valued activations below them with squared error
-            pixel = l == 0 and self.cfg.recon_loss == "bce"
-            for _ in range(epochs):
-                order = torch.randperm(len(h), generator=g)
-                for i in range(0, len(h) - batch_size + 1, batch_size):
-                    hb = h[order[i:i + batch_size]]
-                    rec = dec_act[l](d(enc_act[l](e(hb))))
-                    loss = (F.binary_cross_entropy(rec, hb, reduction="sum") if pixel
-                            else F.mse_loss(rec, hb, reduction="sum")) / len(hb)
-                    opt.zero_grad(set_to_none=True)
-                    loss.backward()
-                    opt.step()
-                if progress:
-                    progress(l, float(loss.detach()))
-            losses.append(float(loss.detach()))
-            with torch.no_grad():
-                h = enc_act[l](e(h))
-        return losses
+        return list(zip(enc, enc_act, dec, dec_act))
+
+    def layer_loss(self, layer: int, batch, phase=None) -> dict:
+        """Pretraining of layer l as a shallow autoencoder of the activations below it (x itself for l = 0),
+        which are fixed while it trains. The bottom layer reconstructs pixels with the output's loss; upper
+        layers reconstruct the (0, 1) or real-valued activations below them with squared error."""
+        pairs = self.layer_pairs()
+        with torch.no_grad():
+            h = batch[0].flatten(1)  # B, D; labels unused
+            for e, act, _, _ in pairs[:layer]:
+                h = act(e(h))
+        e, act, d, d_act = pairs[layer]
+        rec = d_act(d(act(e(h))))
+        pixel = layer == 0 and self.cfg.recon_loss == "bce"
+        # L = 1/B sum_b BCE(h^_b, h_b) (pixels) or ||h^_b - h_b||^2 (activations)
+        loss = (F.binary_cross_entropy(rec.float(), h.float(), reduction="sum") if pixel
+                else F.mse_loss(rec.float(), h.float(), reduction="sum")) / len(h)
+        return {"loss": loss}
+
+    def stages(self) -> list[Stage]:
+        """Stacked autoencoders (Bengio et al. 2007): encoder layer l and its mirror in the decoder are trained
+        as a shallow autoencoder of the activations of layers < l, for pretrain_epochs, then the next pair on
+        top; both keep what they learnt, so end-to-end fine-tuning (the main stage) starts from a network whose
+        every layer already reconstructs its input. Each stage is Adam at the run's lr, constant, unclipped.
+
+        Hinton & Salakhutdinov (2006) pretrained with RBMs; autoencoder stacking is the variant the lecture
+        draws and reaches the same end (see BENCHMARKS.md for the with / without comparison).
+        """
+        if not self.cfg.pretrain_epochs:
+            return []
+        own = {"optimizer": "adam", "betas": [0.9, 0.999], "weight_decay": 0.0, "schedule": "constant",
+               "warmup": 0.0, "grad_clip": 0.0, "time_limit": 0.0}
+        return [Stage(f"pretrain-layer{l + 1}", self.cfg.pretrain_epochs,
+                      {f"layer{l + 1}": [*e.parameters(), *d.parameters()]}, partial(self.layer_loss, l), own,
+                      salt=l + 1)
+                for l, (e, _, d, _) in enumerate(self.layer_pairs())]
 
 
 def tiny() -> AutoencoderConfig:

@@ -22,6 +22,7 @@ from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from .. import config as C
 from ..nn.recurrent import Recurrent
+from .base import Model, Stage
 
 PAD = 0
 """The padding id (data.sentiment writes 0 past each sentence's end; 1 is an unknown word)."""
@@ -101,7 +102,7 @@ def mean_log_prob(member_logits: list[torch.Tensor]) -> torch.Tensor:
     return torch.logsumexp(logp, 0) - math.log(len(member_logits))
 
 
-class BiLSTMClassifier(nn.Module):
+class BiLSTMClassifier(Model):
     def __init__(self, cfg: BiLSTMClassifierConfig):
         super().__init__()
         self.cfg = cfg
@@ -122,6 +123,12 @@ class BiLSTMClassifier(nn.Module):
                              batch_first=True, dropout=cfg.dropout if cfg.layers > 1 else 0.0, fast=cfg.fast)
         self.drop = nn.Dropout(cfg.dropout)
         self.head = nn.Linear(2 * cfg.hidden * len(self.pools), cfg.n_classes)
+        self.lm_head = None
+        if cfg.pretrain_epochs:  # the pretraining language models' read-out, shared by both directions
+            k = min(cfg.pretrain_words, cfg.vocab_size)
+            self.lm_head = nn.Linear(cfg.hidden, k + 1)  # k frequent words + "a rarer word"
+            # word id -> its class in lm_head's output; set from the training split's counts (set_lm_targets)
+            self.register_buffer("lm_target_of", torch.full((cfg.vocab_size,), k, dtype=torch.long))
 
     def read(self, x: torch.Tensor):
         """x: B, T word ids, or B, T, 2 + K features (data.sentiment.Featurizer: word id, VADER rating in
@@ -169,41 +176,42 @@ class BiLSTMClassifier(nn.Module):
         targets = torch.cat([x[:, 1:][pair], x[:, :-1][pair]])  # 2N
         return F.cross_entropy(head(states), target_of[targets])
 
-    def pretrain(self, x: torch.Tensor, epochs: int, batch_size: int, lr: float, progress=None,
-                 features=None) -> list[float]:
-        """Language-model pretraining of embed + rnn on unlabelled sentences x (N, T padded ids); the
-        read-out layer is thrown away afterwards. `features(idx)`, if given, is the model's input for rows
-        idx (B, T, 2 + K; default x[idx]). Returns the mean loss (nats per word) of each epoch (of the
-        members, one after the other, in an ensemble)."""
+    def set_lm_targets(self, counts: torch.Tensor) -> None:
+        """The pretraining language model's classes from the training split's word counts (V): the
+        pretrain_words most frequent words, one class each, and one class for all rarer ones."""
         if self.members is not None:
-            runs = [m.pretrain(x, epochs, batch_size, lr, progress, features) for m in self.members]
-            return [sum(r[e] for r in runs) / len(runs) for e in range(epochs)]
-        counts = torch.bincount(x.flatten(), minlength=self.cfg.vocab_size)
+            for m in self.members:
+                m.set_lm_targets(counts)
+            return
+        k = self.lm_head.out_features - 1
+        counts = counts.clone()
         counts[PAD] = 0
-        k = min(self.cfg.pretrain_words, self.cfg.vocab_size)
-        target_of = torch.full((self.cfg.vocab_size,), k, dtype=torch.long, device=x.device)
-        target_of[counts.argsort(descending=True)[:k]] = torch.arange(k, device=x.device)
-        head = nn.Linear(self.cfg.hidden, k + 1).to(x.device)  # k frequent words + "a rarer word"
-        grams = [*self.grams.parameters()] if self.grams is not None else []
-        params = [*self.embed.parameters(), *grams, *self.rnn.parameters(), *head.parameters()]
-        opt = torch.optim.Adam(params, lr=lr)
-        self.train()
-        losses = []
-        for epoch in range(epochs):
-            total, count = 0.0, 0
-            for idx in torch.randperm(len(x)).split(batch_size):
-                xb = features(idx).to(x.device) if features else x[idx]
-                xb = xb[:, :int((xb[..., 0] if xb.dim() == 3 else xb).ne(PAD).sum(1).max().clamp(min=2))]  # trim
-                loss = self.lm_loss(xb, head, target_of)
-                opt.zero_grad(set_to_none=True)
-                loss.backward()
-                nn.utils.clip_grad_norm_(params, 1.0)
-                opt.step()
-                total, count = total + loss.item() * len(idx), count + len(idx)
-            losses.append(total / count)
-            if progress:
-                progress(epoch, losses[-1])
-        return losses
+        target_of = torch.full_like(self.lm_target_of, k)
+        target_of[counts.argsort(descending=True)[:k].to(target_of.device)] = torch.arange(k, device=target_of.device)
+        self.lm_target_of.copy_(target_of)
+
+    def lm_stage_loss(self, batch, phase=None) -> dict:
+        """Pretraining's loss on a batch of sentences (labels unused): each member's two language models."""
+        x = batch[0]
+        words = x[..., 0] if x.dim() == 3 else x
+        x = x[:, :max(2, int(words.ne(PAD).sum(1).max()))]  # the padding no sentence reaches, dropped
+        members = self.members if self.members is not None else [self]
+        # the members' losses summed, not averaged: each member's gradient is what it would be alone
+        return {"loss": sum(m.lm_loss(x, m.lm_head, m.lm_target_of) for m in members)}
+
+    def stages(self) -> list[Stage]:
+        """Language-model pretraining of the embedding and the BiLSTM (and the n-gram table) on the training
+        sentences, labels unused, before the classifier trains; the LM read-out is unused afterwards. Adam at
+        the run's lr, constant, gradients clipped to norm 1."""
+        if not self.cfg.pretrain_epochs:
+            return []
+        members = self.members if self.members is not None else [self]
+        params = [p for m in members for part in (m.embed, m.grams, m.rnn, m.lm_head) if part is not None
+                  for p in part.parameters()]
+        own = {"optimizer": "adam", "betas": [0.9, 0.999], "weight_decay": 0.0, "schedule": "constant",
+               "warmup": 0.0, "grad_clip": 1.0, "time_limit": 0.0}
+        return [Stage("pretrain-lm", self.cfg.pretrain_epochs, {"language-model": params}, self.lm_stage_loss,
+                      own, salt=1)]
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """x: B, T word ids or B, T, C features -> logits B, n_classes (an ensemble: log mean probability)."""

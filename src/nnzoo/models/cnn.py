@@ -13,6 +13,7 @@ import torch.nn.functional as F
 
 from .. import config as C
 from ..nn.conv import ACTIVATIONS, activation, conv_out
+from .base import Model
 
 
 @dataclass
@@ -118,7 +119,7 @@ def resnet(cfg: CNNConfig):
 ARCHS = {"plain": plain_stack, "lenet5": lenet5, "resnet": resnet}
 
 
-class CNN(nn.Module):
+class CNN(Model):
     def __init__(self, cfg: CNNConfig):
         super().__init__()
         if cfg.arch not in ARCHS:

@@ -14,6 +14,7 @@ from .. import config as C
 from ..errors import UserError
 from ..nn.conv import conv_out
 from .autoencoder import RECON_LOSSES, prototype_images, reconstruction_loss
+from .base import Model
 
 
 @dataclass
@@ -28,7 +29,7 @@ class ConvAutoencoderConfig:
     """bce (binary cross-entropy per image, sigmoid output) or mse (squared error, sigmoid output)."""
 
 
-class ConvAutoencoder(nn.Module):
+class ConvAutoencoder(Model):
     def __init__(self, cfg: ConvAutoencoderConfig):
         super().__init__()
         self.cfg = cfg

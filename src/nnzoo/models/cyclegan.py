@@ -19,6 +19,7 @@ import torch
 import torch.nn as nn
 
 from .. import config as C
+from .base import Model
 from .gan import shared_fake
 
 
@@ -89,7 +90,7 @@ def lsgan(score: torch.Tensor, target: float) -> torch.Tensor:
     return ((score - target) ** 2).mean()
 
 
-class CycleGAN(nn.Module):
+class CycleGAN(Model):
     def __init__(self, cfg: CycleGANConfig):
         super().__init__()
         if cfg.in_shape[1] % 2 or cfg.in_shape[2] % 2:

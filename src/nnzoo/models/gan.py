@@ -23,6 +23,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from .. import config as C
+from .base import Model
 
 CRITIC_NORMS = ("batch", "layer", "none")
 
@@ -86,7 +87,7 @@ def shared_fake(model: nn.Module, phase: str, key: torch.Tensor, make):
     return fake
 
 
-class OptionalCritic(nn.Module):
+class OptionalCritic(Model):
     """A generator trained on its own loss, with a critic only when an adversarial term is asked for (pix2pix's
     L1 baseline, SRResNet): one player, or two taking turns."""
     generator: nn.Module
@@ -226,7 +227,7 @@ ARCHS = {"mlp": (MLPGenerator, MLPCritic), "dcgan": (DCGenerator, DCCritic)}
 OBJECTIVES = ("nonsaturating", "wasserstein")
 
 
-class GAN(nn.Module):
+class GAN(Model):
     def __init__(self, cfg: GANConfig):
         super().__init__()
         if cfg.arch not in ARCHS:

@@ -9,6 +9,7 @@ import torch.nn.functional as F
 
 from .. import config as C
 from ..nn.conv import ACTIVATIONS, activation
+from .base import Model
 
 
 @dataclass
@@ -25,7 +26,7 @@ class MLPConfig:
     """Dropout probability after each hidden activation, in [0, 1) (0 turns it off)."""
 
 
-class MLP(nn.Module):
+class MLP(Model):
     def __init__(self, cfg: MLPConfig):
         super().__init__()
         self.cfg = cfg

@@ -12,6 +12,7 @@ import torch.nn.functional as F
 
 from .. import config as C
 from ..nn.recurrent import Recurrent, detach_state
+from .base import Model
 
 CELLS = {"lstm": "lstm", "gru": "gru", "rnn": "rnn_tanh"}
 
@@ -47,7 +48,7 @@ class CharLMConfig:
     step by step."""
 
 
-class CharLM(nn.Module):
+class CharLM(Model):
     def __init__(self, cfg: CharLMConfig):
         super().__init__()
         if cfg.cell not in CELLS:
@@ -67,7 +68,6 @@ class CharLM(nn.Module):
                         cell.bias_hh[f] = 0.0
         self.drop = nn.Dropout(cfg.dropout)
         self.head = nn.Linear(cfg.hidden, cfg.vocab_size)
-        self._carried = None  # carry_state: the last training batch's final state, detached (not saved)
 
     def forward(self, x: torch.Tensor, state=None):
         """x: B, T character ids -> logits B, T, V and the final recurrent state."""
@@ -75,17 +75,19 @@ class CharLM(nn.Module):
         return self.head(self.drop(h)).transpose(0, 1), state  # B, T, V
 
     def loss(self, batch) -> dict:
-        x, y, *cont = batch  # B, T inputs and the same characters shifted by one; carry_state: go on or not
-        state = self._carried if cont and cont[0] and self._carried is not None else None
+        # B, T inputs and the same characters shifted by one; with carry_state also the state to start from
+        # (None: a zero state), and the final state goes back to the stream for the next window
+        x, y, *carried = batch
+        state = carried[0] if carried else None
         if state is not None and _batch_of(state) != x.size(0):
-            state = None  # a batch of another size (the last of a subset, another rank count): start afresh
+            state = None  # a batch of another size (another rank count after a resume): start afresh
         logits, state = self(x, state)
-        if cont:
-            self._carried = detach_state(state)  # the next window continues this one; its gradient stops here
         # L = -1/(B T) sum_{b,t} log p(y_bt | x_b,<=t), in nats per character
         loss = F.cross_entropy(logits.reshape(-1, logits.size(-1)), y.reshape(-1))
-        # bits = nats / ln 2
-        return {"loss": loss, "bits_per_char": loss.detach() / math.log(2)}
+        out = {"loss": loss, "bits_per_char": loss.detach() / math.log(2)}  # bits = nats / ln 2
+        if carried:
+            out["state"] = detach_state(state)  # the next window continues this one; its gradient stops here
+        return out
 
 
 def _batch_of(state) -> int:

@@ -36,6 +36,7 @@ from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 from ..nn.attention import AdditiveAttention
 from .. import config as C
 from ..nn.recurrent import Recurrent
+from .base import Model
 
 PAD, BOS, EOS, UNK = 0, 1, 2, 3
 CELLS = ("gru", "lstm")
@@ -111,7 +112,7 @@ def top_hidden(state) -> torch.Tensor:
     return (state[0] if isinstance(state, tuple) else state)[-1]
 
 
-class Seq2Seq(nn.Module):
+class Seq2Seq(Model):
     def __init__(self, cfg: Seq2SeqConfig):
         super().__init__()
         if cfg.cell not in CELLS:

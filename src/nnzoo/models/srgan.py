@@ -4,7 +4,7 @@
             PixelShuffle(2) rearranges them into a map twice as wide and tall), trained on pixel MSE
   SRGAN     the same generator, trained on a content loss in a classifier's feature space plus
             adversarial_weight * (-log D(G(x))). The paper's content loss uses VGG-19 features; nnzoo cannot
-            download VGG, so it uses its own MNIST classifier's convolutional features (eval/judge.py),
+            download VGG, so it uses its own MNIST classifier's convolutional features (tasks/judge.py),
             attached by the task before training
 
 Which one a run trains is its config: adversarial_weight = 0 and feature_weight = 0 is SRResNet (no critic is

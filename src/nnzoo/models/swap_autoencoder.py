@@ -14,6 +14,7 @@ import torch.nn.functional as F
 
 from .. import config as C
 from .autoencoder import prototype_images, reconstruction_loss
+from .base import Model
 from .conv_autoencoder import ConvAutoencoder, ConvAutoencoderConfig
 
 
@@ -39,7 +40,7 @@ class SwapAutoencoderConfig:
     code that is a little off, as a swapped code is. 0: off."""
 
 
-class SwapAutoencoder(nn.Module):
+class SwapAutoencoder(Model):
     def __init__(self, cfg: SwapAutoencoderConfig):
         super().__init__()
         self.cfg = cfg

@@ -20,6 +20,7 @@ import torch.nn.functional as F
 from .. import config as C
 from ..nn.conv import ACTIVATIONS
 from ..nn.conv import activation as make_activation
+from .base import Model
 
 
 @dataclass
@@ -59,7 +60,7 @@ def binarize(x: torch.Tensor, generator: torch.Generator | None = None) -> torch
     return (torch.rand(x.shape, generator=generator, device=x.device) < x).to(x.dtype)
 
 
-class VAE(nn.Module):
+class VAE(Model):
     binary_inputs = True
     """Scored on binarized images: evaluation binarizes each split once with a fixed seed."""
 

@@ -12,15 +12,21 @@ import torch.nn.functional as F
 from ..data import load_text
 from ..errors import UserError
 from ..train.device import autocast
+from .base import SampleRequest, SetTask
 
 
 CODE_SAMPLES = 500
 """Samples primed with "def " whose first function is handed to Python's parser (the issue's 500)."""
 
 
-class Task:
+class Task(SetTask):
     kind = "character language model"
     unit = "window"
+    verbs = ("sample",)
+    hints = {"predict": "generate text with: nnzoo sample {run} --prime TEXT"}
+
+    def __init__(self):
+        self.carried = None  # carry_state: the state each stream's next window starts from (detached)
 
     def load(self, tcfg):
         return load_text(tcfg.data, seed=0)
@@ -30,37 +36,59 @@ class Task:
         data.carry_state = mcfg.carry_state
         return dataclasses.replace(mcfg, vocab_size=len(data.vocab))
 
-    def n_train(self, data) -> int:
+    def train_size(self, data) -> int:
         """Non-overlapping windows of seq_len + 1 characters (input and its one-step-shifted target); with
         carry_state one fewer, to leave room for the epoch's phase."""
         return (len(data.train) - 1) // data.seq_len - int(data.carry_state)
 
-    def bucket(self, data, order: torch.Tensor, batch: int, seed: int) -> torch.Tensor:
-        """carry_state: ignore the shuffle and read the text in order. The n windows form `batch` contiguous
-        streams of S = n // batch windows; step i takes window i of every stream, so batch row b reads on
-        where it stopped. Each epoch shifts every window by one seeded phase (0 .. seq_len-1 characters) so
-        the cuts fall elsewhere. Without carry_state: the shuffle as it is."""
-        if not data.carry_state:
-            return order
-        S = len(order) // batch
-        data.stream_steps = S
-        data.phase = int(torch.randint(0, data.seq_len, (1,), generator=torch.Generator().manual_seed(seed)))
-        streams = torch.arange(S * batch).view(batch, S)  # row b: windows b*S .. b*S+S-1
-        return torch.cat([streams.t().reshape(-1), torch.arange(S * batch, len(order))])
+    def windows(self, data, starts: torch.Tensor, device):
+        rows = starts[:, None] + torch.arange(data.seq_len + 1)  # B, T+1
+        w = data.train[rows]
+        return w[:, :-1].to(device), w[:, 1:].to(device)
 
-    def batch(self, data, idx, device, train: bool, cfg):
+    def make_batch(self, data, idx, device, tcfg):
+        """Shuffled windows, all shifted by one random phase per step so windows do not always cut the text at
+        the same places."""
         T = data.seq_len
         starts = idx * T
-        cont = None
-        if train and data.carry_state:
-            starts = starts + data.phase
-            cont = int(idx[0]) % data.stream_steps != 0  # the first step of an epoch starts every stream afresh
-        elif train:  # a random phase per epoch-step so windows do not always cut the text at the same places
-            starts = starts + torch.randint(0, T, (1,)).clamp(max=len(data.train) - 1 - int(starts.max()) - T)
-        rows = starts[:, None] + torch.arange(T + 1)  # B, T+1
-        w = data.train[rows]
-        x, y = w[:, :-1].to(device), w[:, 1:].to(device)
-        return (x, y) if cont is None else (x, y, cont)
+        starts = starts + torch.randint(0, T, (1,)).clamp(max=len(data.train) - 1 - int(starts.max()) - T)
+        return self.windows(data, starts, device)
+
+    def train_batches(self, data, model, tcfg, start, rank, world, device, salt=0):
+        """carry_state: the text read in order. The n windows form B = batch contiguous streams of S = n // B
+        windows; step i of an epoch takes window i of every stream, so batch row b reads on where it stopped,
+        from the state it ended the previous step with (`observe` keeps it; a checkpoint saves it). Each epoch
+        shifts every window by one seeded phase (0 .. seq_len-1 characters) so the cuts fall elsewhere, and
+        starts every stream from a zero state. Without carry_state: shuffled windows (SetTask)."""
+        if not data.carry_state:
+            yield from super().train_batches(data, model, tcfg, start, rank, world, device, salt)
+            return
+        ep = self.epoch(data, tcfg, world)
+        S, T = ep.steps, data.seq_len
+        rows = torch.arange(ep.batch)[rank::world]  # this process's streams
+        step = start
+        while True:
+            epoch = step // S
+            seed = tcfg.seed * 100_003 + epoch + salt * 1_000_003
+            phase = int(torch.randint(0, T, (1,), generator=torch.Generator().manual_seed(seed)))
+            for i in range(step % S, S):
+                if i == 0:
+                    self.carried = None  # the first step of an epoch starts every stream afresh
+                x, y = self.windows(data, (rows * S + i) * T + phase, device)
+                yield x, y, self.carried
+            step = (epoch + 1) * S
+
+    def observe(self, outs: list[dict]) -> None:
+        if outs and outs[-1].get("state") is not None:
+            self.carried = outs[-1]["state"]
+
+    def state_dict(self) -> dict:
+        state = self.carried
+        return {} if state is None else {"carried": list(state) if isinstance(state, tuple) else [state]}
+
+    def load_state_dict(self, state: dict) -> None:
+        parts = state.get("carried")
+        self.carried = None if parts is None else (tuple(parts) if len(parts) > 1 else parts[0])
 
     @torch.no_grad()
     def stream_loss(self, model, ids, device, amp_dtype=None, streams=32) -> float:
@@ -109,8 +137,12 @@ class Task:
     def describe(self, data) -> dict:
         return {"vocab": list(data.vocab), "files": data.files}
 
-    def predict_files(self, *args, **kwargs):
-        raise UserError("this run is a language model; generate text with: nnzoo sample RUN_DIR --prime TEXT")
+    def sample(self, model, doc: dict, request: SampleRequest) -> tuple[dict, str]:
+        """A continuation of request.prime, request.length characters long."""
+        if not doc.get("vocab"):
+            raise UserError(f"{request.run_dir}/config.json has no character vocabulary; retrain the run")
+        text = sample(model, doc["vocab"], request.prime, request.length, request.temperature, request.seed)
+        return {"prime": request.prime, "temperature": request.temperature, "text": text}, text
 
 
 def sample(model, vocab: list[str], prime: str, length: int, temperature: float = 0.8, seed: int = 0) -> str:

@@ -7,10 +7,11 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ..data import load_images, read_image
-from ..errors import UserError
+from ..data import load_images
 from ..eval import metrics
 from ..train.device import autocast
+from .base import SetTask
+from .image import read_images
 
 
 def shift_images(x: torch.Tensor, max_shift: int) -> torch.Tensor:
@@ -27,9 +28,10 @@ def shift_images(x: torch.Tensor, max_shift: int) -> torch.Tensor:
     return padded.permute(0, 2, 3, 1)[b, rows, cols].permute(0, 3, 1, 2).contiguous()  # B, C, H, W
 
 
-class Task:
+class Task(SetTask):
     kind = "image classification"
     unit = "img"
+    verbs = ("predict",)
 
     def load(self, tcfg):
         # the validation split is carved by a fixed seed (0), whatever the run's seed
@@ -40,12 +42,12 @@ class Task:
         n_classes = max(len(data.classes), int(data.train_y.max()) + 1)
         return dataclasses.replace(mcfg, in_shape=tuple(data.shape), n_classes=n_classes)
 
-    def n_train(self, data) -> int:
+    def train_size(self, data) -> int:
         return len(data.train_x)
 
-    def batch(self, data, idx, device, train: bool, cfg):
+    def make_batch(self, data, idx, device, cfg):
         x, y = data.train_x[idx], data.train_y[idx]
-        if train and cfg.augment:
+        if cfg.augment:
             x = shift_images(x, cfg.augment)
         return x.to(device, non_blocking=True), y.to(device, non_blocking=True)
 
@@ -102,17 +104,10 @@ class Task:
         """What config.json records about the data, so predictions can name classes without the data."""
         return {"classes": list(data.classes)}
 
-    def predict_files(self, model, mcfg, doc: dict, files: list[str], invert: bool = False) -> list[dict]:
-        shape = tuple(mcfg.in_shape)
+    def predict(self, model, mcfg, doc: dict, files: list[str], invert: bool = False) -> list[dict]:
+        """The class of each image file, with its probability."""
         classes = doc.get("classes") or [str(i) for i in range(mcfg.n_classes)]
-        c, h, w = shape
-        xs = []
-        for f in files:
-            img = read_image(f, channels=c)
-            if tuple(img.shape) != tuple(shape):
-                raise UserError(f"{f} is {img.shape[2]}x{img.shape[1]} pixels but the model expects {w}x{h} "
-                                f"({'grey' if c == 1 else 'RGB'}); resize it first")
-            xs.append(1.0 - img if invert else img)
+        xs = read_images(files, mcfg.in_shape, invert)
         logits = self.predict_logits(model, torch.stack(xs), torch.device("cpu"))
         prob = logits.softmax(1)
         out = []

@@ -1,7 +1,7 @@
 """Generation: noise -> images, judged by nnzoo's own MNIST classifier. Used by every GAN recipe.
 
 There is no Inception network here (its weights cannot be downloaded offline), so the scores use nnzoo's
-MNIST judge (eval/judge.py) instead, and their names say so:
+MNIST judge (tasks/judge.py) instead, and their names say so:
   fid_classifier           Fréchet distance between the judge's last hidden layer (128 units) on samples and
                            on test digits; `fid_floor_train_vs_test` is the same between two real sets, the best
                            a generator can hope for. Not comparable with published Inception-FIDs.
@@ -14,15 +14,17 @@ Images that are not 28x28 greyscale cannot be read by the judge: their FID is me
 from __future__ import annotations
 
 import dataclasses
+from pathlib import Path
 
 import numpy as np
 import torch
 
 from ..data import write_image_grid
 from ..errors import UserError
-from ..eval.judge import JUDGE_SHAPE, judge_features, judge_probs, mnist_judge, prepare_judge
 from ..eval.metrics import frechet_distance, inception_score
-from .reconstruct import ImageTask
+from .base import SampleRequest
+from .image import ImageTask
+from .judge import JUDGE_SHAPE, judge_dir, judge_features, judge_probs, mnist_judge, prepare_judge
 
 N_SAMPLES = 10_000  # samples behind every test figure (the issue's histogram size)
 N_VAL = 2_000  # samples behind the per-epoch validation FID
@@ -66,8 +68,13 @@ class Task(ImageTask):
     def __init__(self):
         self._judge = None
 
+    verbs = ("sample",)
+    hints = {"predict": "draw samples with: nnzoo sample {run}"}
+
+    def prepare(self, data, verbose: bool = True) -> None:
+        prepare_judge(data.shape, verbose)  # before training, and outside the evaluation's no_grad
+
     def adapt(self, mcfg, data):
-        prepare_judge(data.shape)  # before training, and outside the evaluation's no_grad
         return dataclasses.replace(mcfg, in_shape=tuple(data.shape), n_classes=len(data.classes))
 
     # -- features the scores compare -------------------------------------------------------------------------
@@ -160,8 +167,11 @@ class Task(ImageTask):
         return art
 
     # -- `nnzoo sample` --------------------------------------------------------------------------------------
-    def sample_images(self, model, doc: dict, n: int, label: int | None, seed: int, z_file: str | None,
-                      out) -> dict:
+    def sample(self, model, doc: dict, request: SampleRequest) -> tuple[dict, str]:
+        """A grid of n samples (or one per latent vector of the .npy file request.z) as a PNG."""
+        n, label, seed, z_file = request.n, request.label, request.seed, request.z
+        suffix = "" if label is None else f"-class{label}"
+        out = Path(request.out) if request.out else Path(request.run_dir) / f"sample{suffix}.png"
         cfg = model.cfg
         name = doc.get("recipe", "this run")
         if label is not None and not cfg.conditional:
@@ -189,14 +199,13 @@ class Task(ImageTask):
         if tuple(cfg.in_shape) == JUDGE_SHAPE and (self._judge is not None or _judge_ready()):
             read = judge_probs(self.judge(cfg.in_shape, verbose=False), images).argmax(1)
             res["judge_reads"] = [int(c) for c in read]
-        return res
+        return res, f"{res['samples']} samples -> {res['file']}"
 
     def describe(self, data) -> dict:
         return {"classes": list(data.classes)}
 
 
 def _judge_ready() -> bool:
-    from ..eval.judge import judge_dir
     from ..train.cache import is_built
     return is_built(judge_dir())
 

@@ -17,9 +17,10 @@ import torch
 
 from ..data import read_image, write_image_grid
 from ..errors import UserError
-from ..eval.judge import JUDGE_SHAPE, judge_features, judge_labels, mnist_judge, prepare_judge
-from ..eval.metrics import frechet_distance, ssim
-from .reconstruct import EVAL_BATCH, ImageTask, psnr_db
+from ..eval.metrics import frechet_distance, psnr_db, ssim
+from .image import ImageTask, check_files
+from .judge import JUDGE_SHAPE, judge_features, judge_labels, mnist_judge, prepare_judge
+from .reconstruct import EVAL_BATCH
 
 SHOWN = 12
 
@@ -35,9 +36,10 @@ class Task(ImageTask):
     kind = "image to image"
     needs = "image-to-image models work on images in [0, 1]"
 
-    def adapt(self, mcfg, data):
-        prepare_judge(data.shape)  # SRGAN's feature loss and the test report read it: built before training
-        return super().adapt(mcfg, data)
+    verbs = ("predict",)
+
+    def prepare(self, data, verbose: bool = True) -> None:
+        prepare_judge(data.shape, verbose)  # SRGAN's feature loss and the test report read it
 
     def attach(self, model, data, device) -> None:
         """SRGAN's content loss reads nnzoo's MNIST classifier: train it once if needed, hand it over frozen."""
@@ -86,8 +88,9 @@ class Task(ImageTask):
                "grid:translations:title": np.array("Test digits: what the model is given, what it draws, the truth")}
         return figures, art
 
-    def predict_files(self, model, mcfg, doc, files, invert=False) -> list[dict]:
+    def predict(self, model, mcfg, doc, files, invert=False) -> list[dict]:
         """Each image file -> the model's output, written beside it as NAME.out.png."""
+        check_files(files)
         want = tuple(model.degrade(torch.zeros(1, *mcfg.in_shape)).shape[1:])
         preds = []
         for f in files:

@@ -12,19 +12,17 @@ The test report measures what the lectures claim, each where the model has the p
 """
 from __future__ import annotations
 
-import dataclasses
 
 import numpy as np
 import torch
 
-from ..data import load_images, read_image
-from ..errors import UserError
+from ..eval.metrics import psnr_db
 from ..models.autoencoder import contraction_autograd, contraction_sigmoid, corrupt
 from ..models.vae import binarize
+from .image import ImageTask, read_images
 
 EVAL_BATCH = 1000
 SHOWN = 12  # test digits in the reconstruction figure
-MIN_TEST = 100  # the smallest test_size the pictures (up to 80 samples in a grid) can be drawn from
 
 
 def _flat_pca(train: torch.Tensor, k: int):
@@ -35,67 +33,15 @@ def _flat_pca(train: torch.Tensor, k: int):
         train.flatten(1).numpy().astype(np.float64))
 
 
-def psnr_db(x_hat: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
-    """Peak signal-to-noise ratio per image for pixels in [0, 1]: 10 log10(1 / MSE). -> B."""
-    mse = ((x_hat.float() - x.float()) ** 2).flatten(1).mean(1).clamp_min(1e-10)
-    return 10 * torch.log10(1.0 / mse)
-
-
 def is_linear(model) -> bool:
     """True when x^ = W code + b exactly: no non-linearity anywhere in the decoder."""
     cfg = model.cfg
     return all(getattr(cfg, k, None) == "linear" for k in ("activation", "code_activation", "output"))
 
 
-def load_split_images(name: str, tcfg):
-    """An image set with the training keys' validation share and test_size (its first N test images) applied."""
-    if 0 < tcfg.test_size < MIN_TEST:
-        raise UserError(f"test_size={tcfg.test_size}: the report's pictures need at least {MIN_TEST} test "
-                        f"images; use test_size=0 (all) or at least {MIN_TEST}")
-    return load_images(name, seed=0, val_size=tcfg.val_size).head_test(tcfg.test_size)
-
-
-class ImageTask:
-    """Images in, images out (or noise in, images out): the data side every image-making family shares. Pixels
-    must lie in [0, 1] (`needs` says why, in the error)."""
-    unit = "img"
-    needs = "an autoencoder reconstructs images in [0, 1]"
-
-    def load(self, tcfg):
-        data = load_split_images(tcfg.data, tcfg)
-        for split in ("train", "test"):
-            x = data.split(split)[0]
-            if len(x) and (float(x.min()) < 0 or float(x.max()) > 1):
-                raise UserError(f"{tcfg.data}: {split} pixels range over [{float(x.min()):.3g}, "
-                                f"{float(x.max()):.3g}]; {self.needs}: rescale them")
-        return data
-
-    def adapt(self, mcfg, data):
-        return dataclasses.replace(mcfg, in_shape=tuple(data.shape))
-
-    def n_train(self, data) -> int:
-        return len(data.train_x)
-
-    def batch(self, data, idx, device, train: bool, cfg):
-        return data.train_x[idx].to(device, non_blocking=True), data.train_y[idx].to(device, non_blocking=True)
-
-
 class Task(ImageTask):
     kind = "reconstruction"
-
-    def before_training(self, model, data, tcfg, device, verbose: bool) -> None:
-        """Greedy layer-wise pretraining, for a model that has it and asks for it."""
-        epochs = getattr(model.cfg, "pretrain_epochs", 0)
-        if not epochs or not hasattr(model, "pretrain"):
-            return
-        from ..train.logging import progress
-        n = tcfg.train_subset or len(data.train_x)
-        n_layers = len(model.cfg.hidden) + 1
-        bar = progress(n_layers * epochs, 0, desc="pretrain", unit="epoch", enabled=verbose)
-        model.to(device)
-        model.pretrain(data.train_x[:n].to(device), epochs, batch_size=tcfg.batch_size, lr=tcfg.lr,
-                       progress=lambda layer, loss: (bar.update(1), bar.set_postfix(layer=layer + 1, loss=f"{loss:.3f}")))
-        bar.close()
+    verbs = ("predict",)
 
     def _inputs(self, model, x: torch.Tensor) -> torch.Tensor:
         """What the model is scored on: a fixed binarization (seed 0) for models of binary data."""
@@ -297,16 +243,11 @@ class Task(ImageTask):
     def describe(self, data) -> dict:
         return {"classes": list(data.classes)}
 
-    def predict_files(self, model, mcfg, doc: dict, files: list[str], invert: bool = False) -> list[dict]:
+    def predict(self, model, mcfg, doc: dict, files: list[str], invert: bool = False) -> list[dict]:
         """Encode and reconstruct image files: the code and the reconstruction's error and PSNR."""
-        c, h, w = (int(d) for d in mcfg.in_shape)
         out = []
-        for f in files:
-            img = read_image(f, channels=c)
-            if tuple(img.shape) != (c, h, w):
-                raise UserError(f"{f} is {img.shape[2]}x{img.shape[1]} pixels but the model expects {w}x{h} "
-                                f"({'grey' if c == 1 else 'RGB'}); resize it first")
-            x = (1.0 - img if invert else img)[None]
+        for f, img in zip(files, read_images(files, mcfg.in_shape, invert)):
+            x = img[None]
             code = self.codes(model, x, torch.device("cpu"))[0]
             x_hat = self.reconstruct(model, x, torch.device("cpu"))
             err = float(((x_hat - x) ** 2).sum())

@@ -17,6 +17,7 @@ from ..data.sentiment import PAD, UNK, Featurizer
 from ..errors import UserError
 from ..eval import metrics
 from ..train.device import autocast
+from .base import SetTask
 
 N_SHOWN = 8
 """Test sentences per group in the report's picture (most positive, most negative, most confidently wrong)."""
@@ -39,9 +40,10 @@ def tfidf_logreg_accuracy(train_texts, train_y, test_texts, test_y) -> float:
     return float(clf.score(vec.transform(test_texts), np.asarray(test_y)))
 
 
-class Task:
+class Task(SetTask):
     kind = "sentence classification"
     unit = "sent"
+    verbs = ("predict",)
 
     def load(self, tcfg):
         # the split is a fixed shuffle (seed 0), whatever the run's seed
@@ -51,25 +53,15 @@ class Task:
         """Size the embedding table and the output layer to the data's vocabulary and classes."""
         return dataclasses.replace(mcfg, vocab_size=len(data.vocab), n_classes=len(data.classes))
 
-    def n_train(self, data) -> int:
+    def attach(self, model, data, device) -> None:
+        """Language-model pretraining reads which words are frequent in the training sentences."""
+        if model.cfg.pretrain_epochs:
+            model.set_lm_targets(torch.bincount(data.train_x.flatten(), minlength=model.cfg.vocab_size))
+
+    def train_size(self, data) -> int:
         return len(data.train_x)
 
-    def before_training(self, model, data, tcfg, device, verbose: bool) -> None:
-        """Language-model pretraining on the training sentences (labels unused), when the model asks for it."""
-        epochs = getattr(model.cfg, "pretrain_epochs", 0)
-        if not epochs or not hasattr(model, "pretrain"):
-            return
-        from ..train.logging import progress
-        bar = progress(epochs * getattr(model.cfg, "members", 1), 0, desc="pretrain (language model)", unit="epoch",
-                       enabled=verbose)
-        model.to(device)
-        x = data.train_x[:tcfg.train_subset or len(data.train_x)].to(device)
-        model.pretrain(x, epochs, batch_size=tcfg.batch_size, lr=tcfg.lr,
-                       features=lambda idx: data.features("train", idx),
-                       progress=lambda e, loss: (bar.update(1), bar.set_postfix(nats_per_word=f"{loss:.3f}")))
-        bar.close()
-
-    def batch(self, data, idx, device, train: bool, cfg):
+    def make_batch(self, data, idx, device, tcfg):
         x, y = data.features("train", idx), data.train_y[idx]
         return x.to(device, non_blocking=True), y.to(device, non_blocking=True)
 
@@ -130,7 +122,7 @@ class Task:
         word list (under "words", not "vocab", which marks a character language model) and VADER's lexicon."""
         return {"classes": list(data.classes), "words": list(data.vocab), "lexicon": dict(data.lexicon)}
 
-    def predict_texts(self, model, mcfg, doc: dict, texts: list[str]) -> list[dict]:
+    def predict(self, model, mcfg, doc: dict, texts: list[str], invert: bool = False) -> list[dict]:
         """Class and probability of each sentence. A sentence with no word of the training vocabulary gives
         the model nothing to read, so it is refused rather than answered at chance."""
         for text in texts:

@@ -3,7 +3,7 @@
 Data `A+B` names the two sources (recipe digits-swap-ae: mnist+digits28). Every batch is half A and half B,
 whatever their sizes (scikit-learn's digits are 1,437 training images to MNIST's 55,000, so B's are drawn
 again and again). The test report swaps: B's test digits drawn by A's decoder and the reverse, each read by
-nnzoo's MNIST classifier (eval/judge.py), beside how well that judge reads the real images of each source.
+nnzoo's MNIST classifier (tasks/judge.py), beside how well that judge reads the real images of each source.
 """
 from __future__ import annotations
 
@@ -14,9 +14,12 @@ import numpy as np
 import torch
 
 from ..errors import UserError
-from ..eval.judge import judge_labels, mnist_judge, prepare_judge
+from ..eval.metrics import psnr_db
+from .base import SetTask
 from .classify import shift_images
-from .reconstruct import EVAL_BATCH, SHOWN, load_split_images, psnr_db
+from .image import load_split_images
+from .judge import judge_labels, mnist_judge, prepare_judge
+from .reconstruct import EVAL_BATCH, SHOWN
 
 
 @dataclass
@@ -33,7 +36,7 @@ class TwoSources:
         return self.sets[0].classes
 
 
-class Task:
+class Task(SetTask):
     kind = "two-source reconstruction"
     unit = "img"
 
@@ -48,21 +51,23 @@ class Task:
                             "both sources must have the same size")
         return TwoSources(names, sets)
 
+    def prepare(self, data, verbose: bool = True) -> None:
+        prepare_judge(data.shape, verbose)  # the test report's judge
+
     def adapt(self, mcfg, data):
-        prepare_judge(data.shape)  # the test report's judge, built before training
         return dataclasses.replace(mcfg, in_shape=tuple(data.shape), sources=2)
 
-    def n_train(self, data) -> int:
+    def train_size(self, data) -> int:
         return len(data.sets[0].train_x)
 
-    def batch(self, data, idx, device, train: bool, cfg):
+    def make_batch(self, data, idx, device, cfg):
         half = len(idx) // 2
         a, b = data.sets
         ib = idx[half:] % len(b.train_x)  # idx is a random permutation, so this is a random draw from B
         x = torch.cat([a.train_x[idx[:half]], b.train_x[ib]])
         y = torch.cat([a.train_y[idx[:half]], b.train_y[ib]])
         src = torch.cat([torch.zeros(half, dtype=torch.long), torch.ones(len(ib), dtype=torch.long)])
-        if train and cfg.augment:  # B's few images, shifted, count as more
+        if cfg.augment:  # B's few images, shifted, count as more
             x = shift_images(x, cfg.augment)
         return x.to(device), y.to(device), src.to(device)
 

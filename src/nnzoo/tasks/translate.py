@@ -24,6 +24,7 @@ from ..data.translation import EOS, PAD, UNK, encode, tokenize
 from ..errors import UserError
 from ..eval import metrics
 from ..train.device import autocast
+from .base import SetTask
 
 POOL = 50
 """Batches per pool in `bucket`: sentences are sorted by length within a pool of this many batches of the
@@ -70,9 +71,11 @@ def trim(x: torch.Tensor) -> torch.Tensor:
     return x[:, :max(T, 1)]
 
 
-class Task:
+class Task(SetTask):
     kind = "translation"
     unit = "pair"
+    verbs = ("translate",)
+    hints = {"predict": 'translate sentences with: nnzoo translate {run} "an English sentence"'}
 
     def load(self, tcfg):
         # the split is by book with a fixed seed (0), whatever the run's seed
@@ -88,8 +91,12 @@ class Task:
                                 f"e.g. {key}={allowed[-1]}")
         return dataclasses.replace(mcfg, src_vocab=len(data.src_vocab), tgt_vocab=len(data.tgt_vocab))
 
-    def n_train(self, data) -> int:
+    def train_size(self, data) -> int:
         return len(data.train_src)
+
+    def order(self, data, n: int, tcfg, epoch: int, batch: int, salt: int = 0) -> torch.Tensor:
+        return self.bucket(data, super().order(data, n, tcfg, epoch, batch, salt), batch,
+                           seed=tcfg.seed * 100_003 + epoch + salt * 1_000_003)
 
     def bucket(self, data, order: torch.Tensor, batch: int, seed: int) -> torch.Tensor:
         """The epoch's shuffle regrouped into batches of similar length: cut it into pools of POOL batches,
@@ -105,7 +112,7 @@ class Task:
         perm = torch.randperm(len(full), generator=torch.Generator().manual_seed(seed)).tolist()
         return torch.cat([full[i] for i in perm] + rest)
 
-    def batch(self, data, idx, device, train: bool, cfg):
+    def make_batch(self, data, idx, device, tcfg):
         src, tgt = trim(data.train_src[idx]), trim(data.train_tgt[idx])
         return src.to(device, non_blocking=True), tgt.to(device, non_blocking=True)
 
@@ -237,8 +244,3 @@ class Task:
         if maps[0] is not None:
             out["attention"] = [[round(float(a), 4) for a in row] for row in maps[0]]
         return out
-
-    def predict_texts(self, *args, **kwargs):
-        raise UserError("this run translates sentences; use: nnzoo translate RUN_DIR \"an English sentence\"")
-
-    predict_files = predict_texts

@@ -16,6 +16,7 @@ import contextlib
 import shutil
 import tempfile
 from pathlib import Path
+from typing import Callable
 
 import torch
 
@@ -24,7 +25,7 @@ try:  # POSIX; elsewhere builds are still atomic, just not serialised
 except ImportError:  # pragma: no cover
     fcntl = None
 
-DONE = "eval.json"  # written last by `runs.evaluate_run`: its presence marks a finished folder
+DONE = "eval.json"  # written last by `train.evaluate.evaluate`: its presence marks a finished folder
 
 
 def is_built(folder: Path) -> bool:
@@ -61,9 +62,9 @@ def kept_rng():
         random.setstate(state[2])
 
 
-def cached_run(folder: Path, recipe_name: str, overrides: list[str], verbose: bool = True,
-               announce: str = "") -> Path:
-    """`folder`, training `recipe_name` with `overrides` into it first if it is not built yet."""
+def cached_run(folder: Path, build: Callable[[Path], None]) -> Path:
+    """`folder`, made first by `build(run_dir)` if it is not built yet: build must leave a finished run folder
+    (eval.json written last) at the path it is given."""
     folder = Path(folder)
     if is_built(folder):
         return folder
@@ -74,17 +75,10 @@ def cached_run(folder: Path, recipe_name: str, overrides: list[str], verbose: bo
             shutil.rmtree(stale, ignore_errors=True)
         if folder.exists():  # unfinished (no eval.json): from a version of nnzoo without this lock
             shutil.rmtree(folder)
-        from .. import registry, runs
-        from ..config import parse_overrides
-        from .loop import fit
-        recipe = registry.get_recipe(recipe_name)
-        mcfg, tcfg = registry.resolve(recipe, parse_overrides(overrides))
         tmp = Path(tempfile.mkdtemp(prefix=folder.name + ".tmp-", dir=folder.parent))
         try:
             with kept_rng(), torch.inference_mode(False), torch.enable_grad():
-                # announced on stderr, so `nnzoo eval --json` keeps its stdout for the JSON
-                fit(tmp / "run", recipe, mcfg, tcfg, verbose=verbose, distributed=False, announce=announce)
-                runs.evaluate_run(tmp / "run")
+                build(tmp / "run")
             (tmp / "run").rename(folder)  # the same file system: atomic
         finally:
             shutil.rmtree(tmp, ignore_errors=True)

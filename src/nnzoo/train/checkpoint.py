@@ -20,15 +20,14 @@ from ..errors import UserError
 KEEP = 2
 
 
+WRAPPERS = (torch.nn.parallel.DistributedDataParallel, torch.nn.DataParallel)
+
+
 def unwrap(model: torch.nn.Module) -> torch.nn.Module:
-    """The plain module under DDP and torch.compile wrappers, so saved keys carry no module. / _orig_mod."""
-    while True:
-        if hasattr(model, "module") and isinstance(model.module, torch.nn.Module):
-            model = model.module
-        elif hasattr(model, "_orig_mod"):
-            model = model._orig_mod
-        else:
-            return model
+    """The plain module under DDP / DataParallel wrappers, so saved keys carry no `module.` prefix."""
+    while isinstance(model, WRAPPERS):
+        model = model.module
+    return model
 
 
 def atomic_write_text(path: Path, text: str) -> None:

@@ -1,20 +1,17 @@
 """Training settings shared by every recipe. Each field becomes a `key=value` override."""
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 from .. import config as C
+from ..errors import UserError
 
 # the names make_optimizer (train/optim.py) builds and pick_precision (train/device.py) takes; a test checks
 # that each of them builds
 OPTIMIZERS = ("sgd", "momentum", "adam", "adamw", "adadelta", "rmsprop")
 PRECISIONS = ("auto", "fp32", "bf16", "fp16")
-
-
-def _schedules():
-    # optim.py imports this module (and torch): look its table up only when a value is checked
-    from .optim import SCHEDULES
-    return SCHEDULES
+SCHEDULES = ("constant", "cosine", "step", "onecycle")  # make_schedule's (train/optim.py)
 
 
 @dataclass
@@ -39,7 +36,7 @@ class TrainConfig:
     [0, 1); GAN recipes take DCGAN's [0.5, 0.999], WGAN-GP [0.5, 0.9]."""
     weight_decay: float = C.nonneg(0.0)
     """L2 penalty (decoupled for adamw); >= 0."""
-    schedule: str = C.choice("constant", _schedules)
+    schedule: str = C.choice("constant", SCHEDULES)
     """Learning-rate schedule per step: constant, cosine, step (x0.1 at 50 % and 75 %), or onecycle."""
     warmup: float = C.fraction(0.0, hi_open=True)
     """Fraction of steps spent ramping the learning rate up linearly from 0 (cosine / constant), in [0, 1)."""
@@ -74,3 +71,23 @@ class TrainConfig:
     0: no limit (epochs alone decide)."""
     tensorboard: bool = True
     """Write TensorBoard events to RUN_DIR/tb."""
+
+
+def resolve(recipe, cfg_cls, overrides: dict[str, str]):
+    """A recipe's (model config of class cfg_cls, train config) with flat `key=value` overrides. A key is looked
+    up among the training fields first, then the model's; `model.KEY` / `train.KEY` force one side."""
+    mcfg = C.replace(cfg_cls(), recipe.model_config)
+    tcfg = C.replace(TrainConfig(), {"data": recipe.data, **recipe.train})
+    tnames = {f.name for f in dataclasses.fields(TrainConfig)}
+    mnames = {f.name for f in dataclasses.fields(cfg_cls)}
+    tvals, mvals = {}, {}
+    for key, raw in overrides.items():
+        side, _, bare = key.rpartition(".")
+        if side in ("", "train") and bare in tnames:
+            tvals[bare] = C.parse_value(raw, getattr(tcfg, bare), bare)
+        elif side in ("", "model") and bare in mnames:
+            mvals[bare] = C.parse_value(raw, getattr(mcfg, bare), bare)
+        else:
+            raise UserError(f"unknown key {key!r} for recipe {recipe.name}; training keys: "
+                            f"{', '.join(sorted(tnames))}; model keys: {', '.join(sorted(mnames))}")
+    return C.replace(mcfg, mvals), C.replace(tcfg, tvals)

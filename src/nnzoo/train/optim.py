@@ -6,7 +6,7 @@ import math
 import torch
 
 from ..errors import UserError
-from .config import TrainConfig
+from .config import SCHEDULES, TrainConfig
 
 
 def make_optimizer(params, cfg: TrainConfig) -> torch.optim.Optimizer:
@@ -52,7 +52,6 @@ class Multiplier:
         return 1.0
 
 
-SCHEDULES = ("constant", "cosine", "step", "onecycle")
 
 
 def make_schedule(opt: torch.optim.Optimizer, cfg: TrainConfig, total_steps: int):

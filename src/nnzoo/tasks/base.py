@@ -1,0 +1,176 @@
+"""The Task contract: everything the training loop and the `nnzoo` command may ask of a family's task.
+
+A task owns a family's data: it loads and describes them, fits the model's config to them, makes the stream of
+training batches, evaluates, writes the test report and answers the user-facing verbs. Every method has a
+default here, so the loop and the CLI call it without asking whether it exists. The order a run meets them:
+
+  load(tcfg) -> data            read the data set named by the training keys
+  adapt(mcfg, data) -> mcfg     fit the model's config to the data (input shape, vocabulary, classes)
+  prepare(data)                 build what the task reads besides the data (a cached judge), before the run
+                                folder is made, so a missing prerequisite stops the run before its first step
+  describe(data) -> dict        what config.json records so predictions need no data set (class names, vocab)
+  attach(model, data, device)   hand the model a frozen helper network its loss reads (fresh and resumed runs)
+  epoch(data, tcfg, world)      steps per epoch and examples per step
+  train_batches(...)            the training stream, one batch per step (see its docstring)
+  observe(outs)                 after each step: what the step's losses returned (a carried recurrent state)
+  state_dict() / load_state_dict(state)   the stream's state, saved in every checkpoint for exact resume
+  evaluate(model, data, split, device, amp_dtype) -> dict   validation figures, every epoch
+  after_epoch(model, data, run_dir, epoch, device)          pictures only (main process; it must not change
+                                                            the model or the stream)
+  test_report(model, data, device) -> (figures, arrays)     eval.json's figures and artifacts.npz's arrays
+  predict / sample / translate  the user-facing verbs; a task lists those it answers in `verbs`
+
+`SetTask` below is the common case: a finite training set of indexable examples, shuffled by (seed, epoch).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Iterator
+
+import torch
+
+from ..errors import UserError
+from ..train.stream import Epoch, epoch_order
+
+# verb -> (what a run that does not answer it is, what to do instead unless the task's `hints` says better)
+REFUSALS = {
+    "predict": ("which takes no input files", "use nnzoo eval {run}"),
+    "sample": ("which generates nothing", "sample from a run of a character model (shakespeare-lstm, ...) or a "
+                                          "GAN (mnist-dcgan, mnist-cgan, ...)"),
+    "translate": ("not a translation run", "translate with a run of translate-en-es or translate-en-es-attention"),
+}
+VERBS = tuple(REFUSALS)
+
+
+@dataclass(frozen=True)
+class SampleRequest:
+    """What `nnzoo sample` asks for; each task reads the fields that apply to it."""
+    run_dir: str
+    n: int = 64
+    label: int | None = None
+    seed: int = 0
+    z: list | None = None
+    out: str | None = None
+    prime: str = "\n"
+    length: int = 500
+    temperature: float = 0.8
+
+
+class Task:
+    kind = "task"
+    """What the family does, in words (the report's headings)."""
+    unit = "example"
+    """What one training example is called on the progress bar."""
+    verbs: tuple[str, ...] = ()
+    """The user-facing commands this task answers, of VERBS."""
+    hints: dict[str, str] = {}
+    """verb -> what to do instead, for the verbs this task does not answer ({run} is the run folder)."""
+
+    # -------------------------------------------------------------------------------- data and model
+    def load(self, tcfg):
+        raise NotImplementedError
+
+    def adapt(self, mcfg, data):
+        return mcfg
+
+    def prepare(self, data, verbose: bool = True) -> None:
+        pass
+
+    def describe(self, data) -> dict:
+        return {}
+
+    def attach(self, model, data, device) -> None:
+        pass
+
+    # ----------------------------------------------------------------------------- the training stream
+    def epoch(self, data, tcfg, world: int) -> Epoch:
+        raise NotImplementedError
+
+    def train_batches(self, data, model, tcfg, start: int, rank: int, world: int, device,
+                      salt: int = 0) -> Iterator:
+        """Batches for steps start, start + 1, ... of a stage (its step 0 is its first), for process `rank` of
+        `world`; the loop takes one per step, lazily, so a batch may depend on the model as it is at that
+        step (a policy acting in an environment). A batch of None is a step without an update (a replay
+        buffer still filling). Whatever the stream needs to resume at `start` must come from (tcfg.seed,
+        start, salt) or from state_dict(): after a resume a new stream is started at the saved step.
+        `salt` != 0: a stage before the main one, whose shuffles must differ from the main stage's."""
+        raise NotImplementedError
+
+    def observe(self, outs: list[dict]) -> None:
+        """After every step, the outputs of its losses (one dict per phase, in order)."""
+
+    def state_dict(self) -> dict:
+        """Tensors, numbers, strings and containers of them only (checkpoints load with weights_only)."""
+        return {}
+
+    def load_state_dict(self, state: dict) -> None:
+        pass
+
+    # ------------------------------------------------------------------------------------- evaluation
+    def evaluate(self, model, data, split: str, device, amp_dtype=None) -> dict:
+        return {}
+
+    def after_epoch(self, model, data, run_dir, epoch: int, device) -> None:
+        pass
+
+    def test_report(self, model, data, device) -> tuple[dict, dict]:
+        raise NotImplementedError
+
+    # ------------------------------------------------------------------------------ the user's verbs
+    def refuse(self, verb: str, run_dir, recipe_name: str) -> None:
+        """Raise the one-line error for a verb this task does not answer; checked before loading weights."""
+        if verb in self.verbs:
+            return
+        what, hint = REFUSALS[verb]
+        hint = self.hints.get(verb, hint).format(run=run_dir)
+        raise UserError(f"{run_dir} is a {recipe_name} run, {what}; {hint}")
+
+    def predict(self, model, mcfg, doc: dict, inputs: list[str], invert: bool = False) -> list[dict]:
+        """One dict per input (an image file, or a sentence), each with a "label" to print."""
+        raise NotImplementedError
+
+    def sample(self, model, doc: dict, request: SampleRequest) -> tuple[dict, str]:
+        """(the result for --json, the line to print)."""
+        raise NotImplementedError
+
+    def translate(self, model, doc: dict, sentence: str, beam: int | None = None) -> dict:
+        raise NotImplementedError
+
+
+class SetTask(Task):
+    """A finite training set of examples 0 .. train_size - 1: each epoch a shuffle by (seed, epoch), cut into
+    batches of batch_size (the last partial batch dropped, so every step sees as many examples), each batch
+    split over the processes."""
+
+    def train_size(self, data) -> int:
+        raise NotImplementedError
+
+    def make_batch(self, data, idx: torch.Tensor, device, tcfg):
+        """The batch of training examples idx (augmented as the training keys ask)."""
+        raise NotImplementedError
+
+    def examples(self, data, tcfg) -> int:
+        n = self.train_size(data)
+        # the split is already a seeded shuffle, so its head is a random subset
+        return min(n, tcfg.train_subset) if tcfg.train_subset > 0 else n
+
+    def epoch(self, data, tcfg, world: int) -> Epoch:
+        n = self.examples(data, tcfg)
+        batch = min(tcfg.batch_size, n - n % world)
+        return Epoch(steps=max(1, n // batch), batch=batch)
+
+    def order(self, data, n: int, tcfg, epoch: int, batch: int, salt: int = 0) -> torch.Tensor:
+        """The examples of one epoch in the order the batches take them; steps_per_epoch * batch of them at
+        least. A task may regroup the shuffle (translation's batches of similar length)."""
+        return epoch_order(n, tcfg.seed, epoch, salt)
+
+    def train_batches(self, data, model, tcfg, start: int, rank: int, world: int, device, salt: int = 0):
+        ep = self.epoch(data, tcfg, world)
+        n = self.examples(data, tcfg)
+        step = start
+        while True:
+            epoch = step // ep.steps
+            order = self.order(data, n, tcfg, epoch, ep.batch, salt)
+            for i in range(step % ep.steps, ep.steps):
+                yield self.make_batch(data, order[i * ep.batch:(i + 1) * ep.batch][rank::world], device, tcfg)
+            step = (epoch + 1) * ep.steps
