@@ -220,12 +220,15 @@ def test_write_report_missing_image_and_no_meta(tmp_path):
 
 def test_figures_are_not_kept_alive(tmp_path):
     import gc
+    import warnings
 
     from matplotlib.figure import Figure
 
     def alive():
         gc.collect()
-        return {id(o) for o in gc.get_objects() if isinstance(o, Figure)}
+        with warnings.catch_warnings():  # isinstance on every live object touches deprecated torch aliases
+            warnings.simplefilter("ignore", FutureWarning)
+            return {id(o) for o in gc.get_objects() if isinstance(o, Figure)}
     before = alive()  # figures other tests of this session may still hold are not this test's business
     run = write_run(tmp_path / "run", metrics=False)
     for _ in range(3):

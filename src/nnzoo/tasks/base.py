@@ -46,14 +46,23 @@ VERBS = tuple(REFUSALS)
 class SampleRequest:
     """What `nnzoo sample` asks for; each task reads the fields that apply to it."""
     run_dir: str
+    """The run folder sampled from (where a picture goes unless `out` says otherwise)."""
     n: int = 64
+    """Images to draw (a generator)."""
     label: int | None = None
+    """The class to draw (a conditional generator); None: every class in turn."""
     seed: int = 0
-    z: list | None = None
+    """Seeds the noise or the characters drawn."""
+    z: str | None = None
+    """A .npy file of latent vectors (N, latent) to decode instead of drawn noise."""
     out: str | None = None
+    """The PNG file to write (a generator)."""
     prime: str = "\n"
+    """The text a character model continues."""
     length: int = 500
+    """Characters to write (a character model)."""
     temperature: float = 0.8
+    """Below 1 safer, above 1 wilder (a character model)."""
 
 
 class Task:

@@ -1,8 +1,10 @@
 """The one training loop every recipe runs through.
 
-fit() is seeded, resumable to the exact step (the shuffle of each epoch is a function of seed and epoch,
-and the global RNG state is checkpointed), logs every loss part a model returns, checkpoints atomically,
-and runs the same under torchrun (DDP; only rank 0 writes).
+fit() runs the model's stages (pretraining, models/base.py) and then the main one, one batch per step from
+the task's stream (tasks/base.py). It is seeded and resumable to the exact step: a stream starts again at any
+step from (seed, step) and the task's own checkpointed state, and the global RNG state is checkpointed too.
+It logs every loss part a model returns, checkpoints atomically, and runs the same under torchrun (DDP; only
+rank 0 writes).
 """
 from __future__ import annotations
 
