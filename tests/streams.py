@@ -24,7 +24,8 @@ from nnzoo.tasks.base import Task
 from nnzoo.train.stream import Epoch
 
 N_CELLS, CAPACITY, LEARNING_STARTS, STEPS_PER_EPOCH = 7, 40, 6, 10
-RECIPE = Recipe("toy-replay", "toy-replay", "toy-q", "none", "a ring walk with a replay buffer (tests only)")
+RECIPE = Recipe("toy-replay", "toy-replay", "toy-q", "none", "a ring walk with a replay buffer (tests only)",
+                train=dict(epochs=3, batch_size=8, lr=0.05))
 
 
 @dataclass
@@ -90,6 +91,9 @@ class ToyReplayTask(Task):
         with torch.no_grad():
             return {"q_at_goal": float(model.q(one_hot(torch.tensor([0]))).max())}
 
+    def test_report(self, model, data, device) -> tuple[dict, dict]:
+        return self.evaluate(model, data, "test", device), {}
+
     def state_dict(self) -> dict:
         return {"env": self.env.get_state(), "explore": self.explore.get_state(), "cell": self.cell.clone(),
                 "buffer": self.buffer.clone(), "size": self.size, "pos": self.pos}
@@ -118,17 +122,14 @@ COMMON = ["tensorboard=false", "log_every=5"]
 def train(case: str, run_dir, resume: bool = False, extra=()):
     from pathlib import Path
 
-    from nnzoo import config as C
     from nnzoo import registry, runs
     from nnzoo.config import parse_overrides
-    from nnzoo.train.config import TrainConfig
+    from nnzoo.train.config import resolve
     from nnzoo.train.loop import fit
     name, settings = CASES[case]
     if name is None:
-        tcfg = C.replace(TrainConfig(), {"data": "none", "epochs": 3, "batch_size": 8, "lr": 0.05,
-                                         **{k: C.parse_value(v, getattr(TrainConfig(), k), k)
-                                            for k, v in parse_overrides(COMMON + list(extra)).items()}})
-        return fit(Path(run_dir), RECIPE, ToyConfig(), tcfg, task=ToyReplayTask(), build=ToyQ, resume=resume,
+        mcfg, tcfg = resolve(RECIPE, ToyConfig, parse_overrides(COMMON + list(extra)))
+        return fit(Path(run_dir), RECIPE, mcfg, tcfg, task=ToyReplayTask(), build=ToyQ, resume=resume,
                    verbose=False)
     recipe = registry.get_recipe(name)
     mcfg, tcfg = registry.resolve(recipe, parse_overrides(settings + COMMON + list(extra)))

@@ -1,3 +1,4 @@
+import dataclasses
 import json
 import math
 
@@ -170,8 +171,8 @@ def test_greedy_pretraining_runs_as_stages_of_the_one_loop(tmp_path):
     x = load_digits().train_x[:512]
     with torch.no_grad():
         assert model.loss((x, None))["loss"] < fresh.loss((x, None))["loss"]
-    done = runs.train(tmp_path / "r", recipe, *registry.resolve(recipe, parse_overrides(settings))[0:1],
-                      tcfg.__class__(**{**tcfg.__dict__, "stop_after": 0}), resume=True, verbose=False)
+    done = runs.train(tmp_path / "r", recipe, mcfg, dataclasses.replace(tcfg, stop_after=0), resume=True,
+                      verbose=False)
     assert done.finished and done.step == res.total_steps
 
 

@@ -179,7 +179,7 @@ def test_carry_state_batches_read_each_stream_on_where_the_last_step_stopped():
                 phases.add(int(x[0, 0]) % T)
             prev = y
             task.observe([{"loss": torch.tensor(0.0), "state": torch.full((1, B, 2), float(i))}])
-            assert task.state_dict()["carried"][0][0, 0, 0] == i
+            assert task.state_dict()["carried"][0, 0, 0] == i
     assert len(phases) > 1 and phases <= set(range(T))  # the cuts move from epoch to epoch
     # a stream started at step k (a resumed run) gives the batches the straight stream gave at step k
     again = task.train_batches(data, None, tcfg, S + 2, 0, 1, torch.device("cpu"))

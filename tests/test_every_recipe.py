@@ -56,3 +56,20 @@ def test_experiment_runs_in_its_quick_setting(name, standin_data, nnzoo_cli, tmp
     assert figures["experiment"] == name and len(figures) > 2
     res = json.loads((tmp_path / "x" / "figures.json").read_text())
     assert res["images"] and all((tmp_path / "x" / i).stat().st_size > 1000 for i in res["images"])
+
+
+@pytest.mark.parametrize("name", list(registry.TASKS))
+def test_a_task_defines_exactly_the_verbs_it_declares(name):
+    """`verbs` is what the CLI trusts: every verb listed is defined by the task, and no verb is defined but
+    left unlisted (the CLI would refuse it)."""
+    from nnzoo.tasks.base import VERBS, Task
+    task = registry.get_task(name)
+    defined = {v for v in VERBS if getattr(type(task), v) is not getattr(Task, v)}
+    assert defined == set(task.verbs)
+
+
+def test_an_unanswered_verb_is_one_user_line():
+    from nnzoo.errors import UserError
+    task = registry.get_task("reconstruct")
+    with pytest.raises(UserError, match="mnist-ae run, not a translation run; translate with a run of"):
+        task.translate(None, {"recipe": "mnist-ae"}, "hello")

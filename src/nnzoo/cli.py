@@ -119,13 +119,20 @@ def cmd_eval(args) -> int:
     return 0
 
 
-def cmd_predict(args) -> int:
+def _run_for(verb: str, run_dir: str):
+    """(config.json, task, model config, model) of the run a verb reads; a run whose task does not answer the
+    verb is refused in one line before any weights are read."""
     from . import registry, runs
-    doc = runs.read_config(Path(args.run_dir))
+    doc = runs.read_config(Path(run_dir))
     recipe = registry.get_recipe(doc["recipe"])
     task = registry.get_task(recipe.task)
-    task.refuse("predict", args.run_dir, recipe.name)  # before any weights are read
-    _, mcfg, _, model = runs.load_run(Path(args.run_dir))
+    task.refuse(verb, run_dir, recipe.name)
+    _, mcfg, _, model = runs.load_run(Path(run_dir))
+    return doc, task, mcfg, model
+
+
+def cmd_predict(args) -> int:
+    doc, task, mcfg, model = _run_for("predict", args.run_dir)
     # image files for an image task, the sentences themselves for a task that reads text
     preds = task.predict(model, mcfg, doc, args.files, invert=args.invert)
     if args.json:
@@ -143,7 +150,6 @@ def _check_seed(seed: int) -> None:
 
 
 def cmd_sample(args) -> int:
-    from . import registry, runs
     from .tasks.base import SampleRequest
     # the numbers are checked before anything is read or written (argparse only made them int / float)
     if args.length < 1:
@@ -157,13 +163,8 @@ def cmd_sample(args) -> int:
     if args.out and Path(args.out).is_dir():
         raise UserError(f"--out {args.out} is a folder; give the PNG file to write, e.g. "
                         f"--out {Path(args.out) / 'sample.png'}")
-    run_dir = Path(args.run_dir)
-    doc = runs.read_config(run_dir)
-    recipe = registry.get_recipe(doc["recipe"])
-    task = registry.get_task(recipe.task)
-    task.refuse("sample", args.run_dir, recipe.name)
-    _, _, _, model = runs.load_run(run_dir)
-    request = SampleRequest(run_dir=str(run_dir), n=args.n, label=args.label, seed=args.seed, z=args.z,
+    doc, task, _, model = _run_for("sample", args.run_dir)
+    request = SampleRequest(run_dir=str(Path(args.run_dir)), n=args.n, label=args.label, seed=args.seed, z=args.z,
                             out=args.out, prime=args.prime, length=args.length, temperature=args.temperature)
     res, line = task.sample(model, doc, request)
     print(json.dumps(res) if args.json else line)
@@ -171,14 +172,9 @@ def cmd_sample(args) -> int:
 
 
 def cmd_translate(args) -> int:
-    from . import registry, runs
     if args.beam is not None and args.beam < 1:
         raise UserError(f"--beam must be 1 (greedy decoding) or more, got {args.beam}; e.g. --beam 5")
-    doc = runs.read_config(Path(args.run_dir))
-    recipe = registry.get_recipe(doc["recipe"])
-    task = registry.get_task(recipe.task)
-    task.refuse("translate", args.run_dir, recipe.name)  # before any weights are read
-    _, _, _, model = runs.load_run(Path(args.run_dir))
+    doc, task, _, model = _run_for("translate", args.run_dir)
     out = task.translate(model, doc, args.sentence, beam=args.beam)
     print(json.dumps(out, ensure_ascii=False) if args.json else out["translation"])
     return 0

@@ -12,6 +12,7 @@ defaults here, so the loop calls it without asking whether it exists:
 """
 from __future__ import annotations
 
+from abc import ABCMeta, abstractmethod
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -39,11 +40,12 @@ class Stage:
         return list(self.players)
 
 
-class Model(nn.Module):
+class Model(nn.Module, metaclass=ABCMeta):
     """An nnzoo model: an nn.Module with `loss(batch)` and the defaults above."""
 
-    def loss(self, batch) -> dict:  # pragma: no cover - every model defines it
-        raise NotImplementedError
+    @abstractmethod
+    def loss(self, batch) -> dict:
+        """{"loss": scalar to minimise, ...other parts to log}."""
 
     def players(self) -> dict:
         return {"model": list(self.parameters())}

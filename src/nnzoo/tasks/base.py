@@ -24,6 +24,7 @@ default here, so the loop and the CLI call it without asking whether it exists. 
 """
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from typing import Iterator
 
@@ -65,7 +66,7 @@ class SampleRequest:
     """Below 1 safer, above 1 wilder (a character model)."""
 
 
-class Task:
+class Task(ABC):
     kind = "task"
     """What the family does, in words (the report's headings)."""
     unit = "example"
@@ -76,8 +77,9 @@ class Task:
     """verb -> what to do instead, for the verbs this task does not answer ({run} is the run folder)."""
 
     # -------------------------------------------------------------------------------- data and model
+    @abstractmethod
     def load(self, tcfg):
-        raise NotImplementedError
+        """The data set the training keys name (tcfg.data)."""
 
     def adapt(self, mcfg, data):
         return mcfg
@@ -92,9 +94,11 @@ class Task:
         pass
 
     # ----------------------------------------------------------------------------- the training stream
+    @abstractmethod
     def epoch(self, data, tcfg, world: int) -> Epoch:
-        raise NotImplementedError
+        """Steps per epoch and examples per step of the training stream."""
 
+    @abstractmethod
     def train_batches(self, data, model, tcfg, start: int, rank: int, world: int, device,
                       salt: int = 0) -> Iterator:
         """Batches for steps start, start + 1, ... of a stage (its step 0 is its first), for process `rank` of
@@ -103,7 +107,6 @@ class Task:
         buffer still filling). Whatever the stream needs to resume at `start` must come from (tcfg.seed,
         start, salt) or from state_dict(): after a resume a new stream is started at the saved step.
         `salt` != 0: a stage before the main one, whose shuffles must differ from the main stage's."""
-        raise NotImplementedError
 
     def observe(self, outs: list[dict]) -> None:
         """After every step, the outputs of its losses (one dict per phase, in order)."""
@@ -122,8 +125,9 @@ class Task:
     def after_epoch(self, model, data, run_dir, epoch: int, device) -> None:
         pass
 
+    @abstractmethod
     def test_report(self, model, data, device) -> tuple[dict, dict]:
-        raise NotImplementedError
+        """eval.json's figures and artifacts.npz's arrays for a trained model."""
 
     # ------------------------------------------------------------------------------ the user's verbs
     def refuse(self, verb: str, run_dir, recipe_name: str) -> None:
@@ -134,16 +138,22 @@ class Task:
         hint = self.hints.get(verb, hint).format(run=run_dir)
         raise UserError(f"{run_dir} is a {recipe_name} run, {what}; {hint}")
 
+    def _unanswered(self, verb: str, run_dir, doc: dict):
+        """A verb's default: the user's one line (the CLI refuses earlier; this covers library callers)."""
+        self.refuse(verb, run_dir, doc.get("recipe", self.kind))
+        raise TypeError(f"{type(self).__name__} lists {verb!r} in `verbs` but does not define it")
+
     def predict(self, model, mcfg, doc: dict, inputs: list[str], invert: bool = False) -> list[dict]:
         """One dict per input (an image file, or a sentence), each with a "label" to print."""
-        raise NotImplementedError
+        self._unanswered("predict", "this run", doc)
 
     def sample(self, model, doc: dict, request: SampleRequest) -> tuple[dict, str]:
         """(the result for --json, the line to print)."""
-        raise NotImplementedError
+        self._unanswered("sample", request.run_dir, doc)
 
     def translate(self, model, doc: dict, sentence: str, beam: int | None = None) -> dict:
-        raise NotImplementedError
+        """The translation, its tokens and (with attention) the attention weights."""
+        self._unanswered("translate", "this run", doc)
 
 
 class SetTask(Task):
@@ -151,12 +161,13 @@ class SetTask(Task):
     batches of batch_size (the last partial batch dropped, so every step sees as many examples), each batch
     split over the processes."""
 
+    @abstractmethod
     def train_size(self, data) -> int:
-        raise NotImplementedError
+        """How many training examples there are."""
 
+    @abstractmethod
     def make_batch(self, data, idx: torch.Tensor, device, tcfg):
         """The batch of training examples idx (augmented as the training keys ask)."""
-        raise NotImplementedError
 
     def examples(self, data, tcfg) -> int:
         n = self.train_size(data)

@@ -83,12 +83,10 @@ class Task(SetTask):
             self.carried = outs[-1]["state"]
 
     def state_dict(self) -> dict:
-        state = self.carried
-        return {} if state is None else {"carried": list(state) if isinstance(state, tuple) else [state]}
+        return {"carried": self.carried}  # a tensor (GRU, RNN), an (h, c) tuple (LSTM) or None
 
     def load_state_dict(self, state: dict) -> None:
-        parts = state.get("carried")
-        self.carried = None if parts is None else (tuple(parts) if len(parts) > 1 else parts[0])
+        self.carried = state.get("carried")
 
     @torch.no_grad()
     def stream_loss(self, model, ids, device, amp_dtype=None, streams=32) -> float:

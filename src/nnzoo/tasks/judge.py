@@ -40,9 +40,10 @@ def _build(run_dir: Path, verbose: bool) -> None:
     from .classify import Task
     recipe = _recipe()
     mcfg, tcfg = resolve(recipe, CNNConfig, parse_overrides(JUDGE_OVERRIDES))
-    fit(run_dir, recipe, mcfg, tcfg, task=Task(), build=CNN, verbose=verbose, distributed=False,
+    task = Task()
+    fit(run_dir, recipe, mcfg, tcfg, task=task, build=CNN, verbose=verbose, distributed=False,
         announce=f"nnzoo: training the MNIST judge once ({JUDGE_EPOCHS} epochs of {JUDGE_RECIPE}) into {judge_dir()}")
-    evaluate(run_dir, recipe.name, mcfg, tcfg, Task(), load_judge(run_dir))
+    evaluate(run_dir, recipe.name, mcfg, tcfg, task, load_judge(run_dir))
 
 
 def ensure_judge(verbose: bool = True) -> Path:
