@@ -126,6 +126,47 @@ def write_pycode(root: Path) -> Path:
     return folder
 
 
+COUNTRIES = {"france": "paris", "spain": "madrid", "italy": "rome", "greece": "athens", "egypt": "cairo",
+             "japan": "tokyo", "china": "beijing", "russia": "moscow"}
+PAIRS = {"man": "woman", "king": "queen", "boy": "girl", "father": "mother", "brother": "sister",
+         "uncle": "aunt", "son": "daughter", "husband": "wife"}
+
+
+def write_english_text(root: Path, sentences: int = 24_000) -> None:
+    """english-text's corpus.txt (one tokenised sentence a line) from a small grammar whose words have the
+    regularities the evaluation asks about, and the three evaluation files in gensim's formats."""
+    folder = root / "english-text"
+    folder.mkdir(parents=True)
+    rng = random.Random(0)
+    verbs = "sees likes meets helps knows visits".split()
+    lines = []
+    for i in range(sentences):
+        kind = i % 3
+        if kind == 0:
+            country = rng.choice(list(COUNTRIES))
+            lines.append(f"{COUNTRIES[country]} is the capital of {country}")
+        elif kind == 1:
+            male = rng.choice(list(PAIRS))
+            lines.append(f"the {male} {rng.choice(verbs)} his {rng.choice(list(PAIRS))}")
+            lines.append(f"the {PAIRS[male]} {rng.choice(verbs)} her {rng.choice(list(PAIRS.values()))}")
+        else:
+            lines.append(" ".join(rng.choice(WORDS) for _ in range(rng.randint(3, 12))))
+    (folder / "corpus.txt").write_text("\n".join(lines) + "\n")
+    capitals = list(COUNTRIES.items())
+    gender = list(PAIRS.items())
+    q = [": capital-common-countries"] + [f"{c1.title()} {k1.title()} {c2.title()} {k2.title()}"
+                                           for k1, c1 in capitals for k2, c2 in capitals if k1 != k2]
+    q += [": family"] + [f"{a} {b} {c} {d}" for a, b in gender for c, d in gender if a != c]
+    q += [": gram1-adjective-to-adverb", "calm calmly quick quickly"]  # words the corpus lacks: not covered
+    (folder / "questions-words.txt").write_text("\n".join(q) + "\n")
+    header = "# Word 1\tWord 2\tHuman (mean)\n"
+    sims = [("king", "queen", 8.5), ("man", "woman", 8.3), ("paris", "france", 7.0), ("king", "water", 1.0),
+            ("sword", "crown", 3.0), ("father", "mother", 7.5), ("tokyo", "japan", 7.2), ("gold", "night", 0.9),
+            ("boy", "girl", 8.0), ("rome", "earth", 1.5), ("unknownword", "king", 5.0)]
+    for name in ("wordsim353.tsv", "simlex999.txt"):
+        (folder / name).write_text(header + "".join(f"{a}\t{b}\t{x}\n" for a, b, x in sims))
+
+
 def make(root: Path, real_mnist: Path | None = None) -> dict:
     """Write every stand-in under `root` (an empty folder); returns {"mnist": where its digits came from,
     "pycode": the folder to pass as data= for code recipes}."""
@@ -134,5 +175,6 @@ def make(root: Path, real_mnist: Path | None = None) -> dict:
     write_shakespeare(root)
     write_rt_sentences(root)
     write_bible_pairs(root)
+    write_english_text(root)
     about["pycode"] = str(write_pycode(root))
     return about

@@ -21,6 +21,7 @@ LAYERS = {
     "nnzoo.nn": 1,
     "nnzoo.eval.__init__": 1,
     "nnzoo.eval.metrics": 1,
+    "nnzoo.eval.embeddings": 1,
     "nnzoo.models": 2,
     "nnzoo.train": 3,
     "nnzoo.tasks": 4,

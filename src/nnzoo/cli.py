@@ -180,6 +180,48 @@ def cmd_translate(args) -> int:
     return 0
 
 
+def _check_topn(topn: int) -> None:
+    if topn < 1:
+        raise UserError(f"--topn must be 1 or more, got {topn}; e.g. --topn 5")
+
+
+def cmd_analogy(args) -> int:
+    _check_topn(args.topn)
+    doc, task, _, model = _run_for("analogy", args.run_dir)
+    out = task.analogy(model, doc, [args.a, args.b, args.c], topn=args.topn)
+    if args.json:
+        print(json.dumps(out))
+    else:
+        print(out["query"])
+        for hit in out["answers"]:
+            print(f"  {hit['word']:20s} {hit['cosine']:.4f}")
+    return 0
+
+
+def cmd_neighbours(args) -> int:
+    _check_topn(args.topn)
+    doc, task, _, model = _run_for("neighbours", args.run_dir)
+    out = task.neighbours(model, doc, args.word, topn=args.topn)
+    if args.json:
+        print(json.dumps(out))
+    else:
+        for hit in out["neighbours"]:
+            print(f"{hit['word']:20s} {hit['cosine']:.4f}")
+    return 0
+
+
+def cmd_vectors(args) -> int:
+    out = Path(args.file)
+    if out.is_dir():
+        raise UserError(f"{out} is a folder; give the file to write, e.g. {out / 'vectors.bin'}")
+    if not out.parent.is_dir():
+        raise UserError(f"{out.parent} does not exist; create it first or write somewhere else")
+    doc, task, _, model = _run_for("vectors", args.run_dir)
+    res = task.vectors(model, doc, out, binary=args.binary)
+    print(json.dumps(res) if args.json else f"{res['words']:,} vectors of {res['dim']} ({res['format']}) -> {out}")
+    return 0
+
+
 def cmd_experiment(args) -> int:
     from . import runs
     from .experiments.catalog import get_experiment
@@ -332,6 +374,29 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--json", action="store_true",
                    help="print one JSON object: translation, its words, unknown source words, attention weights")
     s.set_defaults(func=cmd_translate)
+
+    s = sub.add_parser("analogy", help="a is to b as c is to ?, with a word2vec run (vector b - a + c)")
+    s.add_argument("run_dir", help="a run of english-word2vec-sg or english-word2vec-cbow")
+    s.add_argument("a")
+    s.add_argument("b")
+    s.add_argument("c")
+    s.add_argument("--topn", type=int, default=5, help="how many answers (default 5)")
+    s.add_argument("--json", action="store_true", help="print one JSON object: the query and the answers with cosines")
+    s.set_defaults(func=cmd_analogy)
+
+    s = sub.add_parser("neighbours", help="the nearest words to a word by cosine, with a word2vec run")
+    s.add_argument("run_dir", help="a run of english-word2vec-sg or english-word2vec-cbow")
+    s.add_argument("word")
+    s.add_argument("--topn", type=int, default=10, help="how many neighbours (default 10)")
+    s.add_argument("--json", action="store_true", help="print one JSON object: the word and its neighbours")
+    s.set_defaults(func=cmd_neighbours)
+
+    s = sub.add_parser("vectors", help="export a word2vec run's vectors in word2vec's text or binary format")
+    s.add_argument("run_dir", help="a run of english-word2vec-sg or english-word2vec-cbow")
+    s.add_argument("file", help="the file to write (gensim's KeyedVectors.load_word2vec_format reads it)")
+    s.add_argument("--binary", action="store_true", help="the binary format (default: text)")
+    s.add_argument("--json", action="store_true", help="print one JSON object")
+    s.set_defaults(func=cmd_vectors)
 
     s = sub.add_parser("experiment", help="run one of the lectures' claims and draw its figure")
     s.add_argument("name", help="experiment name (see `nnzoo list`)")

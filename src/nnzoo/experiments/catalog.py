@@ -15,6 +15,7 @@ EXPERIMENTS = {
     "long-memory": "nnzoo.experiments.long_memory",
     "ae-regularisers": "nnzoo.experiments.ae_regularisers",
     "ae-codes": "nnzoo.experiments.ae_codes",
+    "cnn-features": "nnzoo.experiments.cnn_features",
 }
 
 

@@ -9,6 +9,9 @@ defaults here, so the loop calls it without asking whether it exists:
   after_step(phase)  after a player's optimizer step (WGAN's clipping, a generator's running average)
   stages()           training before the main one, each a `Stage` (greedy layer-wise pretraining, a language
                      model first); default none
+  fused(device)      True where the model updates its own weights in `fused_step(batch, lr)` (word2vec's
+                     compiled SGD loop on a CPU): the loop then runs no backward pass and no optimizer step,
+                     only the schedule, whose rate it hands over; default False
 """
 from __future__ import annotations
 
@@ -58,3 +61,11 @@ class Model(nn.Module, metaclass=ABCMeta):
 
     def stages(self) -> list[Stage]:
         return []
+
+    def fused(self, device) -> bool:
+        return False
+
+    def fused_step(self, batch, lr: float) -> dict:
+        """Train on one batch in place at learning rate lr; the same dict as loss(batch). Called only where
+        fused(device) is True."""
+        raise TypeError(f"{type(self).__name__}.fused() is True but it defines no fused_step")

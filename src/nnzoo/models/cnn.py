@@ -147,6 +147,11 @@ class CNN(Model):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.head(self.features(x))  # B, n_classes (logits)
 
+    def penultimate(self, x: torch.Tensor) -> torch.Tensor:
+        """The last hidden layer: what the final classification layer reads (after its activation, and after
+        dropout, which is the identity in eval mode), e.g. as a learnt feature vector of each image."""
+        return self.head[:-1](self.features(x))  # B, hidden[-1] (plain), 84 (lenet5), channels[-1] (resnet)
+
     def loss(self, batch) -> dict:
         x, y = batch
         logits = self(x)

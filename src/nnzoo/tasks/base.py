@@ -18,7 +18,8 @@ default here, so the loop and the CLI call it without asking whether it exists. 
   after_epoch(model, data, run_dir, epoch, device)          pictures only (main process; it must not change
                                                             the model or the stream)
   test_report(model, data, device) -> (figures, arrays)     eval.json's figures and artifacts.npz's arrays
-  predict / sample / translate  the user-facing verbs; a task lists those it answers in `verbs`
+  predict / sample / translate / analogy / neighbours / vectors
+                                the user-facing verbs; a task lists those it answers in `verbs`
 
 `SetTask` below is the common case: a finite training set of indexable examples, shuffled by (seed, epoch).
 """
@@ -39,6 +40,9 @@ REFUSALS = {
     "sample": ("which generates nothing", "sample from a run of a character model (shakespeare-lstm, ...) or a "
                                           "GAN (mnist-dcgan, mnist-cgan, ...)"),
     "translate": ("not a translation run", "translate with a run of translate-en-es or translate-en-es-attention"),
+    "analogy": ("which has no word vectors", "ask a run of english-word2vec-sg or english-word2vec-cbow"),
+    "neighbours": ("which has no word vectors", "ask a run of english-word2vec-sg or english-word2vec-cbow"),
+    "vectors": ("which has no word vectors", "export a run of english-word2vec-sg or english-word2vec-cbow"),
 }
 VERBS = tuple(REFUSALS)
 
@@ -154,6 +158,18 @@ class Task(ABC):
     def translate(self, model, doc: dict, sentence: str, beam: int | None = None) -> dict:
         """The translation, its tokens and (with attention) the attention weights."""
         self._unanswered("translate", "this run", doc)
+
+    def analogy(self, model, doc: dict, words: list[str], topn: int = 5) -> dict:
+        """a is to b as c is to ?: the topn answers with their cosines."""
+        self._unanswered("analogy", "this run", doc)
+
+    def neighbours(self, model, doc: dict, word: str, topn: int = 10) -> dict:
+        """The topn nearest words by cosine."""
+        self._unanswered("neighbours", "this run", doc)
+
+    def vectors(self, model, doc: dict, path, binary: bool) -> dict:
+        """Write the word vectors to path in word2vec's text or binary format."""
+        self._unanswered("vectors", "this run", doc)
 
 
 class SetTask(Task):

@@ -173,6 +173,15 @@ def _version() -> str:
     return __version__
 
 
+def _add_parts(parts: dict, counts: dict, out: dict, phase, multi: bool) -> None:
+    """Sum a step's 0-d outputs for the next log line (an adversarial model's losses named by player)."""
+    for k, v in out.items():
+        if isinstance(v, torch.Tensor) and v.ndim == 0:
+            key = f"loss_{phase}" if multi and k == "loss" else k
+            parts[key] = parts.get(key, 0.0) + v.detach().float()
+            counts[key] = counts.get(key, 0) + 1
+
+
 def fit(run_dir: Path, recipe, mcfg, tcfg: TrainConfig, *, task, build, resume: bool = False,
         verbose: bool = True, distributed: bool = True, announce: str = "") -> FitResult:
     """Train `recipe` into `run_dir`: `task` (a tasks.base.Task) reads the data and makes the batches, `build(mcfg)`
@@ -249,6 +258,7 @@ def _fit(run_dir: Path, recipe, mcfg, tcfg: TrainConfig, task, build, resume: bo
     parts: dict[str, torch.Tensor] = {}
     counts: dict[str, int] = {}
     this_call, last_save = 0, time.time()
+    fused = model.fused(device)
     out_of_time = False
     try:
         for plan in plans:
@@ -278,6 +288,12 @@ def _fit(run_dir: Path, recipe, mcfg, tcfg: TrainConfig, task, build, resume: bo
                 outs = []
                 for phase in (plan.phases(local) if b is not None else []):
                     p = players["model" if phase is None else phase]
+                    if fused:
+                        # the model's own in-place update at the schedule's rate (word2vec on a CPU)
+                        out = model.fused_step(b, p.sched.get_last_lr()[0])
+                        outs.append(out)
+                        _add_parts(parts, counts, out, phase, multi)
+                        continue
                     with autocast(device, amp_dtype):
                         out = net(b, phase)
                     loss = out["loss"]
@@ -296,11 +312,7 @@ def _fit(run_dir: Path, recipe, mcfg, tcfg: TrainConfig, task, build, resume: bo
                     p.scaler.update()
                     model.after_step(phase)  # e.g. WGAN's weight clipping
                     outs.append(out)
-                    for k, v in out.items():
-                        if isinstance(v, torch.Tensor) and v.ndim == 0:
-                            key = f"loss_{phase}" if multi and k == "loss" else k
-                            parts[key] = parts.get(key, 0.0) + v.detach().float()
-                            counts[key] = counts.get(key, 0) + 1
+                    _add_parts(parts, counts, out, phase, multi)
                 task.observe(outs)  # e.g. the recurrent state the next window of a stream starts from
                 if budget:
                     # the schedule anneals by the clock; processes share the mean clock so they stop on the same step
@@ -310,8 +322,9 @@ def _fit(run_dir: Path, recipe, mcfg, tcfg: TrainConfig, task, build, resume: bo
                     out_of_time = used >= 1.0
                 for p in players.values():
                     # a generator that waits n_critic steps for its first update, or a step without a batch
-                    # (a replay buffer filling): the schedule moves on without an update, as intended
-                    if multi or not outs:
+                    # (a replay buffer filling), or a model that updates itself: the schedule moves on without
+                    # an optimizer step, as intended
+                    if multi or not outs or fused:
                         with warnings.catch_warnings():
                             warnings.filterwarnings("ignore", message=r"Detected call of `lr_scheduler.step\(\)`")
                             p.sched.step()

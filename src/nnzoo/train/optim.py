@@ -49,6 +49,9 @@ class Multiplier:
             return 0.5 * (1.0 + math.cos(math.pi * min(1.0, t)))
         if self.kind == "step":
             return 1.0 if t < 0.5 else 0.1 if t < 0.75 else 0.01
+        if self.kind == "linear":
+            # lr_t = lr max(1 - t, 1e-4): word2vec.c's decay, never quite 0
+            return max(1.0 - t, 1e-4)
         return 1.0
 
 
