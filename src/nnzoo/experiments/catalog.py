@@ -16,6 +16,7 @@ EXPERIMENTS = {
     "ae-regularisers": "nnzoo.experiments.ae_regularisers",
     "ae-codes": "nnzoo.experiments.ae_codes",
     "cnn-features": "nnzoo.experiments.cnn_features",
+    "word-analogies": "nnzoo.experiments.word_analogies",
 }
 
 

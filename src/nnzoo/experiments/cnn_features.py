@@ -139,16 +139,18 @@ def _check_run(run_dir: pathlib.Path) -> dict:
     return doc
 
 
-def _cached(folder: pathlib.Path, overrides: list[str], seed: int, progress: bool, what: str) -> pathlib.Path:
-    """A run of the mnist-cnn recipe with these overrides, trained once into `folder` (train/cache.py)."""
+def _cached(folder: pathlib.Path, overrides: list[str], seed: int, progress: bool, what: str,
+            recipe: str = RECIPE) -> pathlib.Path:
+    """A run of the recipe (mnist-cnn unless named) with these overrides, trained once into `folder`
+    (train/cache.py); word_analogies.py caches its word2vec run with it too."""
     from .. import registry
     from ..config import parse_overrides
     from ..runs import evaluate_run, train
     from ..train.cache import cached_run
 
     def build(run_dir: pathlib.Path) -> None:
-        mcfg, tcfg = registry.resolve(registry.get_recipe(RECIPE), parse_overrides(overrides + [f"seed={seed}"]))
-        train(run_dir, registry.get_recipe(RECIPE), mcfg, tcfg, verbose=progress, distributed=False,
+        mcfg, tcfg = registry.resolve(registry.get_recipe(recipe), parse_overrides(overrides + [f"seed={seed}"]))
+        train(run_dir, registry.get_recipe(recipe), mcfg, tcfg, verbose=progress, distributed=False,
               announce=f"nnzoo: training {what} once into {folder}")
         evaluate_run(run_dir)
     return cached_run(folder, build)
@@ -189,11 +191,12 @@ def fashion_cnn(quick: bool, seed: int, progress: bool, test_x: torch.Tensor,
     return about, float((pred == test_y).float().mean())
 
 
-def _train_into(run_dir: pathlib.Path, overrides: list[str], progress: bool):
+def _train_into(run_dir: pathlib.Path, overrides: list[str], progress: bool, recipe: str = RECIPE):
+    """A run of the recipe (mnist-cnn unless named) with these overrides, trained into run_dir (not cached)."""
     from .. import registry
     from ..config import parse_overrides
     from ..runs import train
-    recipe = registry.get_recipe(RECIPE)
+    recipe = registry.get_recipe(recipe)
     mcfg, tcfg = registry.resolve(recipe, parse_overrides(overrides))
     return train(run_dir, recipe, mcfg, tcfg, verbose=progress, distributed=False)
 

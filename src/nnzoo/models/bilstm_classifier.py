@@ -1,8 +1,8 @@
 """Sentence classifier (many to one): embed each word, read the sentence both ways with a bidirectional LSTM,
 pool the states over the sentence's real words into one vector, and classify that vector. Optionally each
 word's embedding is joined by its VADER rating (`lexicon`) and its spelling (`subwords`, character n-grams),
-both of which an unknown word has too, and several such classifiers are trained side by side and averaged
-(`members`).
+both of which an unknown word has too, the embeddings start from pretrained word2vec vectors (`embeddings`),
+and several such classifiers are trained side by side and averaged (`members`).
 
 Sentences of a batch have different lengths and are right-padded with id 0. Padding never changes a
 sentence's result: the LSTM reads a PackedSequence (each sentence stops at its own last word, and the
@@ -35,7 +35,17 @@ class BiLSTMClassifierConfig:
     n_classes: int = C.positive(2)
     """Output classes (set from the data)."""
     embed: int = C.positive(128)
-    """Width of each word's embedding (learnt from scratch: no pretrained vectors)."""
+    """Width of each word's embedding (learnt from scratch unless `embeddings` names pretrained vectors, whose
+    width it must then be: 100 for nnzoo's word2vec runs)."""
+    embeddings: str = ""
+    """Start the word embeddings from pretrained vectors instead of random ones (Kim 2014): a word2vec run
+    folder (`nnzoo train english-word2vec-sg --out RUN`) or a word2vec .txt / .bin file (`nnzoo vectors`,
+    gensim, word2vec.c). A vocabulary word gets the vector of the one word it is in the file (itself, or its
+    word2vec spelling: "Film" -> "film", "2" -> "two"; "film's", two word2vec words, gets none); the others
+    keep their random start. The copied vectors are scaled to RMS 1 a coordinate, the random rows' scale (cosines
+    unchanged). Every member gets the same table, and the vectors train on with the rest
+    ("non-static"). Read once, when a run starts (a resumed run takes its weights from its checkpoint); the
+    coverage goes to config.json under "embeddings". "": random vectors."""
     hidden: int = C.positive(128)
     """LSTM units per direction; the sentence vector has 2 * hidden per pooling."""
     layers: int = C.positive(1)
@@ -129,6 +139,21 @@ class BiLSTMClassifier(Model):
             self.lm_head = nn.Linear(cfg.hidden, k + 1)  # k frequent words + "a rarer word"
             # word id -> its class in lm_head's output; set from the training split's counts (set_lm_targets)
             self.register_buffer("lm_target_of", torch.full((cfg.vocab_size,), k, dtype=torch.long))
+
+    @torch.no_grad()
+    def init_embeddings(self, table: torch.Tensor, rows: torch.Tensor) -> None:
+        """Set the word embeddings of vocabulary ids `rows` (N,) to `table` (N, embed), every member's alike;
+        the other rows keep their values. Called once at the start of a fresh run (the task's `initialise`)."""
+        if self.members is not None:
+            for m in self.members:
+                m.init_embeddings(table, rows)
+            return
+        w = self.embed.weight
+        if table.shape != (len(rows), w.shape[1]):
+            raise ValueError(f"{tuple(table.shape)} vectors for {len(rows)} rows of a {w.shape[1]}-wide embedding")
+        if len(rows) and (int(rows.min()) <= PAD or int(rows.max()) >= len(w)):
+            raise ValueError(f"embedding rows must lie in 1 .. {len(w) - 1} (row {PAD} is padding)")
+        w[rows.to(w.device)] = table.to(w.device, w.dtype)
 
     def read(self, x: torch.Tensor):
         """x: B, T word ids, or B, T, 2 + K features (data.sentiment.Featurizer: word id, VADER rating in

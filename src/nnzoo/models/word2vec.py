@@ -68,9 +68,39 @@ class Word2VecConfig:
     """Words seen fewer times in the corpus are dropped before training (and have no vector)."""
     fused: bool = True
     """On a CPU, train with the compiled loop (fused_step); false: the autograd loss over batches of examples,
-    as on a GPU (slower on a CPU; the reference the loop is tested against)."""
+    as on a GPU (slower on a CPU; the reference the loop is tested against; a step then reads at most 2,000
+    words, tasks/word2vec.py AUTOGRAD_STEP_WORDS)."""
     vocab_size: int = C.nonneg(0)
     """Words in the vocabulary (set from the corpus)."""
+
+
+ROW_SUM = 16
+"""The autograd path: a row's gradient is the sum of its first ROW_SUM uses in a batch, then their mean times
+ROW_SUM (a bounded step, however often a frequent word recurs)."""
+
+
+class _RowMean(torch.autograd.Function):
+    """Identity forward; backward divides each looked-up row's gradient by how many times the batch looks that
+    row up. Sequential SGD lets a frequent word's many steps correct one another; summed in one batch of
+    thousands of examples they would overshoot and diverge (measured: inf within 20 steps at lr 0.025)."""
+
+    @staticmethod
+    def forward(ctx, rows, ids, used):
+        n = torch.zeros(int(ids.max()) + 1 if ids.numel() else 1, device=ids.device)
+        n.index_add_(0, ids.reshape(-1), used.reshape(-1).to(n.dtype))
+        # up to ROW_SUM uses a row's steps add up as in sequential SGD; beyond it they are averaged
+        ctx.save_for_backward((n[ids] / ROW_SUM).clamp(min=1))
+        return rows.view_as(rows)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (n,) = ctx.saved_tensors
+        return grad / n.unsqueeze(-1).to(grad.dtype), None, None
+
+
+def per_row_mean(rows, ids, used):
+    """rows (..., D) = table[ids]; `used` (like ids) says which lookups count (padding does not)."""
+    return _RowMean.apply(rows, ids, used)
 
 
 class Word2Vec(Model):
@@ -94,19 +124,23 @@ class Word2Vec(Model):
         the window's words (h = their mean) and the target is the centre."""
         ctx, target, noise = batch
         mask = (ctx >= 0).to(self.input.weight.dtype)  # B, W
-        v = self.input(ctx.clamp(min=0)) * mask.unsqueeze(-1)  # B, W, D
+        ids_in, ids_out = ctx.clamp(min=0), torch.cat([target[:, None], noise.clamp(min=0)], 1)  # B, W / B, 1+k
+        v = per_row_mean(self.input(ids_in), ids_in, mask) * mask.unsqueeze(-1)  # B, W, D
         h = v.sum(1) / mask.sum(1, keepdim=True).clamp(min=1)  # B, D
-        pos = (self.output(target) * h).sum(-1)  # B
-        neg = torch.einsum("bkd,bd->bk", self.output(noise.clamp(min=0)), h)  # B, k
+        u = per_row_mean(self.output(ids_out), ids_out, torch.cat([torch.ones_like(target[:, None]),
+                                                                   (noise >= 0).long()], 1))  # B, 1+k, D
+        pos = (u[:, 0] * h).sum(-1)  # B
+        neg = torch.einsum("bkd,bd->bk", u[:, 1:], h)  # B, k
         # -log s(v'_o . h) - sum_k log s(-v'_{n_k} . h)
         per = -F.logsigmoid(pos) - (F.logsigmoid(-neg) * (noise >= 0)).sum(-1)  # B
-        # SGD on the sum, not the mean: every example takes word2vec's own step lr * g
+        # SGD on the sum, each row's gradient divided by how often the batch uses it (per_row_mean): a word
+        # seen once takes word2vec's own step lr * g, a frequent one the mean of its examples' steps
         return {"loss": per.sum(), "loss_per_example": per.mean().detach(),
                 "examples": torch.tensor(float(len(per)))}
 
     # ----------------------------------------------------------- the fused loop (CPU, in place)
     def fused(self, device) -> bool:
-        return self.cfg.fused and device.type == "cpu" and numba is not None
+        return self.cfg.fused and device.type == "cpu" and FUSED_LOOP
 
     @torch.no_grad()
     def fused_step(self, batch, lr: float) -> dict:
@@ -140,6 +174,9 @@ except ImportError:  # pragma: no cover - numba is a dependency; without it only
         return (lambda f: f) if not args or not callable(args[0]) else args[0]
 
     prange = range
+
+FUSED_LOOP = numba is not None
+"""Whether the compiled loop is available (numba installed)."""
 
 
 @njit(inline="always")

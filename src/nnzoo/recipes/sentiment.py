@@ -2,7 +2,12 @@
 
 Every word's embedding is learnt from scratch (no pretrained vectors), with VADER's human-rated valence of the
 token beside it (lexicon) and fastText's character n-grams added to it (subwords), so the test split's unknown
-words keep their rating and spelling. Training adds VADER's other rated sentences to the 8,454 movie ones
+words keep their rating and spelling. `embeddings=RUN` starts the embeddings from a word2vec run's vectors
+instead (Kim 2014's non-static CNN: 76.1 % on MR from random vectors, 81.5 % from word2vec's), which needs
+embed= the vectors' width: `nnzoo train sentiment-bilstm embeddings=runs/w2v embed=100` for nnzoo's
+english-word2vec-sg / -cbow runs (the recipe's own embed=128 is refused with that hint);
+benchmarks/sentiment_word2vec.py measures one member with and without (BENCHMARKS.md).
+Training adds VADER's other rated sentences to the 8,454 movie ones
 (rt-sentences-plus; validation and test are the movie sentences of rt-sentences). Four BiLSTMs side by side,
 their probabilities averaged (members=4): their errors differ, so the average is right more often than one
 model, which sits at the target by seed; the cost is four times the training time (BENCHMARKS.md,

@@ -10,6 +10,9 @@ default here, so the loop and the CLI call it without asking whether it exists. 
                                 folder is made, so a missing prerequisite stops the run before its first step
   describe(data) -> dict        what config.json records so predictions need no data set (class names, vocab)
   attach(model, data, device)   hand the model a frozen helper network its loss reads (fresh and resumed runs)
+  initialise(model, data, device, verbose) -> dict   fresh runs only, before the run folder is made: start
+                                weights from outside the model (pretrained word vectors); what it returns
+                                goes into config.json beside describe()'s
   epoch(data, tcfg, world)      steps per epoch and examples per step
   train_batches(...)            the training stream, one batch per step (see its docstring)
   observe(outs)                 after each step: what the step's losses returned (a carried recurrent state)
@@ -96,6 +99,14 @@ class Task(ABC):
 
     def attach(self, model, data, device) -> None:
         pass
+
+    def initialise(self, model, data, device, verbose: bool = True) -> dict:
+        """Fresh runs only (a resumed run's weights come from its checkpoint, so this is never asked to redo
+        them): set starting weights the model cannot make alone, e.g. word embeddings from a word2vec run.
+        Called after `attach`, before the first step and before the run folder exists, so a UserError here
+        leaves nothing behind. Returns what config.json records about it (merged with describe()'s); it must
+        draw no random numbers, so a run with it starts every other weight as a run without it does."""
+        return {}
 
     # ----------------------------------------------------------------------------- the training stream
     @abstractmethod

@@ -211,6 +211,8 @@ def _fit(run_dir: Path, recipe, mcfg, tcfg: TrainConfig, task, build, resume: bo
     seed_everything(tcfg.seed)
     model = build(mcfg).to(device)
     task.attach(model, data, device)  # a frozen helper network the loss reads (SRGAN's feature loss)
+    # starting weights from outside (pretrained word vectors): fresh runs only, a resumed run loads its own
+    initialised = {} if resume else task.initialise(model, data, device, verbose and dist.main)
     plans = plan_stages(model, task, data, tcfg, dist.world)
     total = plans[-1].end
     multi = any(len(p.players) > 1 for p in plans)
@@ -227,7 +229,7 @@ def _fit(run_dir: Path, recipe, mcfg, tcfg: TrainConfig, task, build, resume: bo
         step, elapsed, val = int(saved["step"]), float(saved["elapsed"]), dict(saved.get("val", {}))
     elif dist.main:
         run_dir.mkdir(parents=True, exist_ok=True)
-        write_config(run_dir, recipe, mcfg, tcfg, task.describe(data))
+        write_config(run_dir, recipe, mcfg, tcfg, {**task.describe(data), **initialised})
 
     net = Objective(model)
     if dist.active:
