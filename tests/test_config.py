@@ -144,7 +144,7 @@ def test_the_message_names_key_value_rule_doc_and_fix():
     ("momentum", "1", "momentum=1.0"), ("betas", "[0.5]", "a list of 2 finite numbers in [0, 1)"),
     ("betas", "[0.5,1.2]", "betas=[0.5,1.2]"), ("warmup", "1", "in [0, 1)"), ("seed", "-1", "seed=-1"),
     ("activation", "swish", "relu"), ("arch", "vgg", "lenet5"), ("optimizer", "adamm", "rmsprop"),
-    ("schedule", "linear", "onecycle"), ("precision", "fp8", "bf16"), ("channels", "[16,0]", "integers >= 1"),
+    ("schedule", "exponential", "onecycle"), ("precision", "fp8", "bf16"), ("channels", "[16,0]", "integers >= 1"),
     ("padding", "-1", "padding=-1"), ("stop_after", "-1", "stop_after=-1"),
 ])
 def test_bad_override_values(key, value, needle):

@@ -30,7 +30,7 @@ draws of one centre's pairs are no longer independent. word2vec.c draws k per pa
 k noise vectors in the cache for all of a centre's pairs: 3.4 times the words per second on 2 cores.
 
 `loss(batch)` is the same objective written with autograd over a batch of examples: the reference the fused
-loop is tested against, and the training path on a GPU (batches of examples, sparse embedding gradients).
+loop is tested against, and the training path on a GPU (batches of examples; any optimizer).
 """
 from __future__ import annotations
 
@@ -66,6 +66,9 @@ class Word2VecConfig:
     (sqrt(f / t) + 1) t / f (0 keeps every word)."""
     min_count: int = C.positive(5)
     """Words seen fewer times in the corpus are dropped before training (and have no vector)."""
+    output_init: float = C.nonneg(0.0)
+    """v'_w starts uniform in [-output_init / D, output_init / D); 0, word2vec.c's start, is all zeros (then
+    the first examples move only v', and v follows once v' is not 0)."""
     fused: bool = True
     """On a CPU, train with the compiled loop (fused_step); false: the autograd loss over batches of examples,
     as on a GPU (slower on a CPU; the reference the loop is tested against; a step then reads at most 2,000
@@ -108,13 +111,12 @@ class Word2Vec(Model):
         super().__init__()
         self.cfg = cfg
         V, D = max(1, cfg.vocab_size), cfg.dim
-        # sparse gradients: a batch touches a few thousand of the rows (the GPU path's optimizer, SGD, takes them)
-        self.input = nn.Embedding(V, D, sparse=True)  # v_w, the word vectors
-        self.output = nn.Embedding(V, D, sparse=True)  # v'_w, the vectors of words as targets
+        self.input = nn.Embedding(V, D)  # v_w, the word vectors
+        self.output = nn.Embedding(V, D)  # v'_w, the vectors of words as targets
         with torch.no_grad():
             # word2vec.c's start: v_w uniform in [-0.5 / D, 0.5 / D), v'_w = 0 (every dot product starts at 0)
             self.input.weight.uniform_(-0.5 / D, 0.5 / D)
-            self.output.weight.zero_()
+            self.output.weight.uniform_(-cfg.output_init / D, cfg.output_init / D)
 
     # ---------------------------------------------------------------- the objective, with autograd
     def loss(self, batch) -> dict:
@@ -161,6 +163,21 @@ class Word2Vec(Model):
     def vectors(self) -> torch.Tensor:
         """(V, D) the word vectors v_w, in vocabulary order (most frequent word first)."""
         return self.input.weight.detach()
+
+
+def tiny() -> Word2VecConfig:
+    # output_init: so one step moves v as well as v' (from word2vec.c's zeros only v' moves at first)
+    return Word2VecConfig(architecture="cbow", dim=8, window=2, negative=2, vocab_size=20, output_init=0.5)
+
+
+def example_batch(cfg: Word2VecConfig, n: int = 16):
+    """Random examples for the autograd loss: contexts with padding, targets, noise words with a skipped one."""
+    V = max(1, cfg.vocab_size)
+    ctx = torch.randint(0, V, (n, 2 * cfg.window))
+    ctx[:, -1] = -1
+    noise = torch.randint(0, V, (n, cfg.negative))
+    noise[0, 0] = -1
+    return ctx, torch.randint(0, V, (n,)), noise
 
 
 # ------------------------------------------------------------------------------------------ the kernel
