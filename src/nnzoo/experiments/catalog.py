@@ -17,6 +17,7 @@ EXPERIMENTS = {
     "ae-codes": "nnzoo.experiments.ae_codes",
     "cnn-features": "nnzoo.experiments.cnn_features",
     "word-analogies": "nnzoo.experiments.word_analogies",
+    "memory-addressing": "nnzoo.experiments.memory_addressing",
 }
 
 

@@ -34,6 +34,7 @@ import time
 import numpy as np
 import torch
 
+from . import cached_recipe_run, train_recipe
 from ..errors import UserError
 
 K = 10
@@ -139,23 +140,6 @@ def _check_run(run_dir: pathlib.Path) -> dict:
     return doc
 
 
-def _cached(folder: pathlib.Path, overrides: list[str], seed: int, progress: bool, what: str,
-            recipe: str = RECIPE) -> pathlib.Path:
-    """A run of the recipe (mnist-cnn unless named) with these overrides, trained once into `folder`
-    (train/cache.py); word_analogies.py caches its word2vec run with it too."""
-    from .. import registry
-    from ..config import parse_overrides
-    from ..runs import evaluate_run, train
-    from ..train.cache import cached_run
-
-    def build(run_dir: pathlib.Path) -> None:
-        mcfg, tcfg = registry.resolve(registry.get_recipe(recipe), parse_overrides(overrides + [f"seed={seed}"]))
-        train(run_dir, registry.get_recipe(recipe), mcfg, tcfg, verbose=progress, distributed=False,
-              announce=f"nnzoo: training {what} once into {folder}")
-        evaluate_run(run_dir)
-    return cached_run(folder, build)
-
-
 def feature_cnn(quick: bool, progress: bool) -> tuple[str, torch.nn.Module]:
     """(what it is, the CNN) when no --run is given: the judge (quick) or the cached full recipe."""
     from ..data import data_root
@@ -164,8 +148,8 @@ def feature_cnn(quick: bool, progress: bool) -> tuple[str, torch.nn.Module]:
         from ..tasks.judge import JUDGE_EPOCHS, ensure_judge, load_judge
         folder = ensure_judge(progress)
         return f"the MNIST judge ({JUDGE_EPOCHS} epochs of {RECIPE}, {folder})", load_judge(folder)
-    folder = _cached(data_root() / "features" / RECIPE, FEATURE_CNN_OVERRIDES, 0, progress,
-                     f"the feature CNN ({RECIPE}, full recipe)")
+    folder = cached_recipe_run(data_root() / "features" / RECIPE, RECIPE, FEATURE_CNN_OVERRIDES, 0, progress,
+                               f"the feature CNN ({RECIPE}, full recipe)")
     return f"{RECIPE}, full recipe ({folder})", load_run(folder)[3]
 
 
@@ -177,28 +161,18 @@ def fashion_cnn(quick: bool, seed: int, progress: bool, test_x: torch.Tensor,
     overrides = FASHION_CNN_OVERRIDES[quick]
     if quick:  # a short run, thrown away
         with tempfile.TemporaryDirectory(prefix="fashion-cnn-") as tmp:
-            _train_into(pathlib.Path(tmp) / "run", overrides + [f"seed={seed}"], progress)
+            train_recipe(pathlib.Path(tmp) / "run", RECIPE, overrides + [f"seed={seed}"], progress)
             model = load_run(pathlib.Path(tmp) / "run")[3]
         about = f"{RECIPE} on Fashion-MNIST, quick: {' '.join(overrides[2:])}"
     else:
-        folder = _cached(data_root() / "features" / f"{RECIPE}-on-{FASHION_DATA}", overrides, 0, progress,
-                         f"an {RECIPE} on Fashion-MNIST")
+        folder = cached_recipe_run(data_root() / "features" / f"{RECIPE}-on-{FASHION_DATA}", RECIPE, overrides, 0,
+                                   progress, f"an {RECIPE} on Fashion-MNIST")
         model = load_run(folder)[3]
         about = f"{RECIPE}, full recipe on Fashion-MNIST ({folder})"
     with torch.no_grad():
         model.eval()
         pred = torch.cat([model(test_x[i:i + 1000]).argmax(1) for i in range(0, len(test_x), 1000)])
     return about, float((pred == test_y).float().mean())
-
-
-def _train_into(run_dir: pathlib.Path, overrides: list[str], progress: bool, recipe: str = RECIPE):
-    """A run of the recipe (mnist-cnn unless named) with these overrides, trained into run_dir (not cached)."""
-    from .. import registry
-    from ..config import parse_overrides
-    from ..runs import train
-    recipe = registry.get_recipe(recipe)
-    mcfg, tcfg = registry.resolve(recipe, parse_overrides(overrides))
-    return train(run_dir, recipe, mcfg, tcfg, verbose=progress, distributed=False)
 
 
 def _load_fashion():

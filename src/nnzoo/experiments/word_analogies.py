@@ -19,7 +19,7 @@ the word nearest to b - a + c (3CosAdd, `Vectors.analogy`).
 
 The vectors: `--run RUN_DIR` of an english-word2vec-sg or -cbow run; else the full english-word2vec-sg recipe,
 trained once and kept under `<data>/word2vec/english-word2vec-sg` (train/cache.py, through cnn_features'
-`_cached`); quick mode trains the recipe on the corpus's first 2 M words for one epoch, thrown away.
+`cached_recipe_run`); quick mode trains the recipe on the corpus's first 2 M words for one epoch, thrown away.
 """
 from __future__ import annotations
 
@@ -111,7 +111,7 @@ def _vectors(run_dir: pathlib.Path):
 
 def word_vectors(quick: bool, seed: int, progress: bool, run_dir: str | None):
     """(what they are, config.json, Vectors): of --run, of the cached full recipe, or of quick mode's run."""
-    from .cnn_features import _cached, _train_into
+    from . import cached_recipe_run, train_recipe
     if run_dir:
         doc, vec = _vectors(pathlib.Path(run_dir))
         return f"--run {run_dir} ({doc['recipe']})", doc, vec
@@ -120,12 +120,12 @@ def word_vectors(quick: bool, seed: int, progress: bool, run_dir: str | None):
     if quick:
         with tempfile.TemporaryDirectory(prefix="word-analogies-") as tmp:
             run = pathlib.Path(tmp) / "run"
-            _train_into(run, QUICK_OVERRIDES + [f"seed={seed}"], progress, recipe=RECIPE)
+            train_recipe(run, RECIPE, QUICK_OVERRIDES + [f"seed={seed}"], progress)
             doc, vec = _vectors(run)
         return f"{RECIPE}, quick: {' '.join(QUICK_OVERRIDES[:2])}", doc, vec
     from ..data import data_root
-    folder = _cached(data_root() / "word2vec" / RECIPE, CACHED_OVERRIDES, 0, progress,
-                     f"the word vectors ({RECIPE}, full recipe)", recipe=RECIPE)
+    folder = cached_recipe_run(data_root() / "word2vec" / RECIPE, RECIPE, CACHED_OVERRIDES, 0, progress,
+                               f"the word vectors ({RECIPE}, full recipe)")
     doc, vec = _vectors(folder)
     return f"{RECIPE}, full recipe ({folder})", doc, vec
 

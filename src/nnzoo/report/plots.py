@@ -21,7 +21,7 @@ from matplotlib.patches import Rectangle
 from matplotlib.ticker import MaxNLocator, PercentFormatter
 
 __all__ = ["learning_curves", "confusion_matrix", "misclassified", "sentences", "filters", "feature_maps",
-           "attention_maps", "image_grids", "code_table", "class_shares", "plot_run", "PLOT_FILES"]
+           "attention_maps", "story_attention", "image_grids", "code_table", "class_shares", "plot_run", "PLOT_FILES"]
 
 WIDTH_IN = 9.0  # at DPI 100: 900 px wide
 DPI = 100
@@ -613,6 +613,58 @@ def attention_maps(run_dir, out_png=None) -> Path | None:
     return _save(fig, _out(run_dir, out_png, "attention.png"))
 
 
+# ------------------------------------------------------------------------------------- story attention
+MAX_STORIES = 6
+
+
+def story_attention(run_dir, out_png=None) -> Path | None:
+    """A question-answering run's test stories, as Sukhbaatar et al. 2015 draw them: each sentence of the story
+    with the weight the model gave it at each hop (MemN2N's attention; EntNet's gates times its output
+    attention), darker = more; the supporting facts marked with *, the question, the true and predicted answer."""
+    run_dir = Path(run_dir)
+    art = _load_artifacts(run_dir)
+    stories = []
+    for k in range(MAX_STORIES):
+        text, w = art.get(f"story_{k}"), art.get(f"story_weights_{k}")
+        if text is None or w is None:
+            break
+        w = np.asarray(w, dtype=float)
+        if w.ndim != 2 or w.shape[1] != len(text):
+            raise ValueError(f"story_weights_{k} is {w.shape}, not hops x {len(text)} sentences")
+        support = {int(i) for i in np.atleast_1d(art.get(f"story_support_{k}", np.zeros(0, dtype=int)))}
+        head = (f"task {int(art.get(f'story_task_{k}', 0))}: {art.get(f'story_question_{k}', '')}  "
+                f"true: {art.get(f'story_answer_{k}', '')}  predicted: {art.get(f'story_predicted_{k}', '')}")
+        ok = str(art.get(f"story_answer_{k}", "")) == str(art.get(f"story_predicted_{k}", "?"))
+        stories.append((head, ok, [str(t) for t in text], np.nan_to_num(w), support))
+    if not stories:
+        return None
+    line_h, cell_w = 0.19, 0.42
+    height = 0.7 + sum(line_h * (len(t) + 2.2) for _, _, t, _, _ in stories)
+    cv = _Canvas(height)
+    y = 0.7
+    for head, ok, text, w, support in stories:
+        cv.text(0.2, y, head, fontsize=9, fontweight="bold", va="top", color="#1a7f37" if ok else "#b22222")
+        y += line_h * 1.2
+        hops = w.shape[0]
+        for h in range(hops):
+            cv.text(0.3 + h * cell_w + cell_w / 2, y, f"hop {h + 1}" if hops > 1 else "weight", fontsize=7,
+                    ha="center", va="top")
+        y += line_h
+        for i, sentence in enumerate(text):
+            for h in range(hops):
+                v = float(np.clip(w[h, i], 0, 1))
+                x0 = 0.3 + h * cell_w
+                cv.ax.add_patch(Rectangle((x0, y), cell_w - 0.03, line_h - 0.02, color=str(1 - 0.85 * v)))
+                cv.text(x0 + cell_w / 2, y + line_h / 2, f"{v:.2f}", fontsize=6, ha="center", va="center",
+                        color="white" if v > 0.5 else "black")
+            mark = "* " if i in support else "   "
+            cv.text(0.35 + hops * cell_w, y + line_h / 2, f"{mark}{sentence}", fontsize=8, va="center")
+            y += line_h
+        y += line_h
+    cv.title("Test stories: weight of each sentence per hop (* = supporting fact)", size=11)
+    return cv.save(_out(run_dir, out_png, "story_attention.png"))
+
+
 # ------------------------------------------------------------------------------------------ image grids
 def image_grids(run_dir) -> list[Path]:
     """One PNG per `grid:NAME` array in artifacts.npz: rows x columns of images (R, N, C, H, W), each row
@@ -684,6 +736,7 @@ PLOT_FILES = {
     "filters.png": filters,
     "feature_maps.png": feature_maps,
     "attention.png": attention_maps,
+    "story_attention.png": story_attention,
     "codes.png": code_table,
     "class_shares.png": class_shares,
 }

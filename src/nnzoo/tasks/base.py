@@ -21,7 +21,7 @@ default here, so the loop and the CLI call it without asking whether it exists. 
   after_epoch(model, data, run_dir, epoch, device)          pictures only (main process; it must not change
                                                             the model or the stream)
   test_report(model, data, device) -> (figures, arrays)     eval.json's figures and artifacts.npz's arrays
-  predict / sample / translate / analogy / neighbours / vectors
+  predict / sample / translate / analogy / neighbours / vectors / answer
                                 the user-facing verbs; a task lists those it answers in `verbs`
 
 `SetTask` below is the common case: a finite training set of indexable examples, shuffled by (seed, epoch).
@@ -46,6 +46,7 @@ REFUSALS = {
     "analogy": ("which has no word vectors", "ask a run of english-word2vec-sg or english-word2vec-cbow"),
     "neighbours": ("which has no word vectors", "ask a run of english-word2vec-sg or english-word2vec-cbow"),
     "vectors": ("which has no word vectors", "export a run of english-word2vec-sg or english-word2vec-cbow"),
+    "answer": ("which answers no questions about stories", "ask a run of babi-memn2n or babi-entnet"),
 }
 VERBS = tuple(REFUSALS)
 
@@ -181,6 +182,10 @@ class Task(ABC):
     def vectors(self, model, doc: dict, path, binary: bool) -> dict:
         """Write the word vectors to path in word2vec's text or binary format."""
         self._unanswered("vectors", "this run", doc)
+
+    def answer(self, model, mcfg, doc: dict, text: str, top: int = 3) -> dict:
+        """The answer to the last question of a story, with the `top` sentences the model weighted most."""
+        self._unanswered("answer", "this run", doc)
 
 
 class SetTask(Task):

@@ -11,7 +11,7 @@ from ..errors import UserError
 # that each of them builds
 OPTIMIZERS = ("sgd", "momentum", "adam", "adamw", "adadelta", "rmsprop")
 PRECISIONS = ("auto", "fp32", "bf16", "fp16")
-SCHEDULES = ("constant", "cosine", "step", "onecycle", "linear")  # make_schedule's (train/optim.py)
+SCHEDULES = ("constant", "cosine", "step", "onecycle", "linear", "halving")  # make_schedule's (train/optim.py)
 
 
 @dataclass
@@ -37,12 +37,15 @@ class TrainConfig:
     weight_decay: float = C.nonneg(0.0)
     """L2 penalty (decoupled for adamw); >= 0."""
     schedule: str = C.choice("constant", SCHEDULES)
-    """Learning-rate schedule per step: constant, cosine, step (x0.1 at 50 % and 75 %), onecycle, or linear
-    (down to 1/10,000 of lr at the end, as word2vec.c)."""
+    """Learning-rate schedule per step: constant, cosine, step (x0.1 at 50 % and 75 %), onecycle, linear
+    (down to 1/10,000 of lr at the end, as word2vec.c), or halving (x0.5 at 25 %, 50 % and 75 %: MemN2N's
+    halving every 15 of 60 epochs)."""
     warmup: float = C.fraction(0.0, hi_open=True)
     """Fraction of steps spent ramping the learning rate up linearly from 0 (cosine / constant), in [0, 1)."""
     grad_clip: float = C.nonneg(0.0)
     """Clip the global gradient norm to this value (0 turns it off)."""
+    tasks: str = ""
+    """Which tasks of a multi-task data set to train and test on (bAbI: "1-20", "2,3,17", "2"); "": all."""
     augment: int = C.nonneg(0)
     """Random translation of training images by up to this many pixels (0 turns it off)."""
     precision: str = C.choice("auto", PRECISIONS)

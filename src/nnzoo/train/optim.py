@@ -52,6 +52,9 @@ class Multiplier:
         if self.kind == "linear":
             # lr_t = lr max(1 - t, 1e-4): word2vec.c's decay, never quite 0
             return max(1.0 - t, 1e-4)
+        if self.kind == "halving":
+            # lr_t = lr / 2^floor(4t): halved at 25, 50 and 75 % of training
+            return 0.5 ** min(3, int(4 * t))
         return 1.0
 
 
