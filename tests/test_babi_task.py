@@ -36,6 +36,8 @@ def test_a_story_is_stored_once_and_a_question_reads_its_newest_facts():
     assert split.facts.shape == (3 + 1, 6)  # the first story's three facts once, the second story's one
     story, query = T.gather(split, torch.arange(3), memory=2)
     assert story.shape == (3, 2, 6) and query.shape == (3, 6)
+    # a batch whose stories are all short reads only as many rows as its longest
+    assert T.gather(split, torch.tensor([0, 2]), memory=5)[0].shape == (2, 2, 6)
     words = lambda row: [vocab[i] for i in row.tolist() if i]  # noqa: E731
     # question 2 has three facts and a memory of two: the two newest, oldest first
     assert [words(r) for r in story[1]] == [exs[1].facts[1], exs[1].facts[2]]

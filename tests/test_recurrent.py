@@ -332,3 +332,126 @@ def test_packed_sequences_match_torch(mode, enforce_sorted):
     fast.load_state_dict(ours.state_dict())
     assert torch.allclose(fast(pack_padded_sequence(x, lengths, enforce_sorted=enforce_sorted), hx)[0].data, o1,
                           atol=ATOL)
+
+
+# ---- LSTM's hand-written backward through time (`_LSTMLayer`) ----
+
+def lstm_pair(layers=2, bidirectional=True, batch_first=False, bias=True, dtype=torch.float64, sizes=(I, H)):
+    torch.manual_seed(0)
+    i, h = sizes
+    ref = nn.LSTM(i, h, num_layers=layers, bidirectional=bidirectional, batch_first=batch_first,
+                  bias=bias).to(dtype)
+    ours = Recurrent("lstm", i, h, num_layers=layers, bidirectional=bidirectional, batch_first=batch_first,
+                     bias=bias).to(dtype).copy_from_torch(ref)
+    return ours, ref
+
+
+def test_lstm_backward_is_one_node_per_layer_and_direction(monkeypatch):
+    ours, _ = lstm_pair(layers=1, bidirectional=False)
+    x = torch.randn(T, B, I, dtype=torch.float64, requires_grad=True)
+    assert type(ours(x)[0].grad_fn).__name__ == "_LSTMLayerBackward"
+    # the recorded per-step path: gates asked for, or the switch off
+    assert type(ours(x, return_gates=True)[0].grad_fn).__name__ != "_LSTMLayerBackward"
+    monkeypatch.setattr(LSTMCell, "bptt_by_hand", False)
+    assert type(ours(x)[0].grad_fn).__name__ != "_LSTMLayerBackward"
+
+
+@pytest.mark.parametrize("bidirectional,batch_first,bias,span_rows",
+                         [(False, False, True, 2 * B), (True, False, True, 2 * B), (True, True, False, B),
+                          (True, False, True, 10_000)])
+def test_lstm_by_hand_matches_torch(monkeypatch, bidirectional, batch_first, bias, span_rows):
+    """Outputs, final states and the gradients of x, h0, c0 and every weight, in float64; the weight
+    gradient summed over spans of 1 or 2 steps (T = 5: an uneven last span) or all steps at once."""
+    import nnzoo.nn.recurrent as rec
+    monkeypatch.setattr(rec, "_WEIGHT_GRAD_ROWS", span_rows)
+    ours, ref = lstm_pair(2, bidirectional, batch_first, bias)
+    x, hx = inputs("lstm", 2, bidirectional, batch_first, with_state=True)
+    ref_out, ref_s, ref_g = run_and_grad(ref, x, hx)
+    out, s, grads = run_and_grad(ours, x, hx)
+    assert_close(out, ref_out, "output")
+    for k, (a, b) in enumerate(zip(s, ref_s)):
+        assert_close(a, b, f"final state {k}")
+    assert set(grads) == set(ref_g) and all(g is not None for g in grads.values())
+    for name in ref_g:
+        assert_close(grads[name], ref_g[name], f"grad {name}")
+
+
+def test_lstm_by_hand_gradients_without_input_or_weight_grads():
+    """x without requires_grad (the first layer of a model): the weights' gradients still match torch's;
+    frozen weights: x's gradient alone, and the weights get none."""
+    ours, ref = lstm_pair(2, True)
+    x, _ = inputs("lstm", 2, True, False, with_state=False)
+    for m in (ours, ref):
+        m.zero_grad(set_to_none=True)
+        (m(x)[0] ** 2).sum().backward()
+    theirs = dict(ref.named_parameters())
+    for name, p in ours.named_torch_params():
+        assert_close(p.grad, theirs[name].grad, f"grad {name} (x without grad)")
+    ours.zero_grad(set_to_none=True)
+    ours.requires_grad_(False)
+    ref.requires_grad_(False)
+    xs = [x.clone().requires_grad_() for _ in range(2)]
+    for m, xi in zip((ours, ref), xs):
+        (m(xi)[0] ** 2).sum().backward()
+    assert_close(xs[0].grad, xs[1].grad, "x grad with frozen weights")
+    assert all(p.grad is None for p in ours.parameters())
+
+
+def test_lstm_by_hand_packed_sequences_over_spans(monkeypatch):
+    """Variable lengths: held states past each sequence's end, c_n and the initial states' gradients too,
+    the weight gradient summed over spans of 2 steps."""
+    import nnzoo.nn.recurrent as rec
+    from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
+    monkeypatch.setattr(rec, "_WEIGHT_GRAD_ROWS", 8)  # 2 steps of 4 sequences
+    ours, ref = lstm_pair(2, True)
+    lengths = torch.tensor([3, 5, 1, 4])
+    g = torch.Generator().manual_seed(3)
+    x = torch.randn(T, 4, I, dtype=torch.float64, generator=g)
+    h0, c0 = (torch.randn(4, 4, H, dtype=torch.float64, generator=g) for _ in range(2))
+    results = []
+    for m in (ours, ref):
+        leaves = [t.clone().requires_grad_() for t in (x, h0, c0)]
+        out, (h_n, c_n) = m(pack_padded_sequence(leaves[0], lengths, enforce_sorted=False), tuple(leaves[1:]))
+        padded, _ = pad_packed_sequence(out)
+        loss = (padded ** 2).sum() + (h_n * 0.5).sum() + (c_n ** 2).sum()
+        grads = torch.autograd.grad(loss, [*leaves, *m.parameters()])
+        results.append((padded, h_n, c_n, grads))
+    for what, a, b in zip(("output", "h_n", "c_n"), results[0][:3], results[1][:3]):
+        assert_close(a, b, what)
+    for k, (a, b) in enumerate(zip(results[0][3], results[1][3])):
+        assert_close(a, b, f"gradient {k}")
+
+
+def test_lstm_by_hand_float32_matches_torch():
+    """float32 on the CPU: the products go through oneDNN where PyTorch has it (`_linear`); same results
+    as torch.nn.LSTM and as the recorded per-step path, to float32 rounding."""
+    ours, ref = lstm_pair(2, True, dtype=torch.float32, sizes=(24, 40))
+    x = torch.randn(9, 6, 24)
+    outs = []
+    for m, by_hand in ((ref, True), (ours, True), (ours, False)):
+        LSTMCell.bptt_by_hand = by_hand
+        try:
+            xi = x.clone().requires_grad_()
+            out, (h_n, c_n) = m(xi)
+            loss = (out ** 2).sum() + h_n.sum() + (c_n ** 2).sum()
+            outs.append((out, h_n, c_n, torch.autograd.grad(loss, [xi, *m.parameters()])))
+        finally:
+            LSTMCell.bptt_by_hand = True
+    for other in outs[1:]:
+        for a, b in zip(outs[0][:3], other[:3]):
+            assert (a - b).abs().max() < 1e-5
+        for a, b in zip(outs[0][3], other[3]):
+            assert (a - b).abs().max() < 1e-4 * max(1.0, b.abs().max().item())
+
+
+def test_lstm_by_hand_inference_and_double_backward():
+    ours, ref = lstm_pair(2, True)
+    x, hx = inputs("lstm", 2, True, False, with_state=True)
+    with torch.no_grad():
+        out, (h, c) = ours(x, hx)
+        assert out.grad_fn is None
+    assert_close(out, ref(x, hx)[0], "no_grad output")
+    x = x.clone().requires_grad_()
+    (gx,) = torch.autograd.grad(ours(x)[0].sum(), x, create_graph=True)
+    with pytest.raises(RuntimeError):  # the hand-written backward is once differentiable
+        gx.sum().backward()

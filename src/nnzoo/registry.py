@@ -32,6 +32,8 @@ MODELS = {
     "word2vec": "nnzoo.models.word2vec:Word2Vec:Word2VecConfig",
     "memn2n": "nnzoo.models.memn2n:MemN2N:MemN2NConfig",
     "entnet": "nnzoo.models.entnet:EntNet:EntNetConfig",
+    "ntm": "nnzoo.models.ntm:NTM:NTMConfig",
+    "seq-lstm": "nnzoo.models.ntm:SeqLSTM:SeqLSTMConfig",
 }
 
 # name -> module with a `Task` class: what data a family reads, how it is batched, evaluated and pictured
@@ -47,6 +49,7 @@ TASKS = {
     "cycle": "nnzoo.tasks.cycle",
     "word2vec": "nnzoo.tasks.word2vec",
     "babi": "nnzoo.tasks.babi",
+    "algorithmic": "nnzoo.tasks.algorithmic",
 }
 
 # family modules under `recipes/`, each a `RECIPES = [Recipe(...), ...]` list; this order is `nnzoo list`'s
@@ -63,6 +66,7 @@ RECIPE_MODULES = (
     "nnzoo.recipes.cycle",
     "nnzoo.recipes.word2vec",
     "nnzoo.recipes.babi",
+    "nnzoo.recipes.algorithmic",
 )
 
 

@@ -18,6 +18,7 @@ EXPERIMENTS = {
     "cnn-features": "nnzoo.experiments.cnn_features",
     "word-analogies": "nnzoo.experiments.word_analogies",
     "memory-addressing": "nnzoo.experiments.memory_addressing",
+    "ntm-generalisation": "nnzoo.experiments.ntm_generalisation",
 }
 
 

@@ -83,6 +83,33 @@ class _Cell(nn.Module, abc.ABC):
     def step(self, gx_t, state, record=None):
         """The cell's equations, given the input projection gx_t = W_ih x_t + b_ih: each subclass writes its own."""
 
+    def run_sequence(self, x, state, reverse: bool = False, alive=None, record=None):
+        """The cell over a whole sequence: x (T, B, I), state from before the first step -> (out (T, B, H),
+        state after the last step). reverse: run from t = T-1 down to 0 (out stays in input order).
+        alive (T, B, 1, bool; None: all true): past a sequence's end its state is held and its output is 0.
+        record: lists to append each step's gates to (`return_gates`), in input order.
+
+        Here autograd records every step's operations and back-propagates through them; `LSTMCell`
+        replaces this with a backward through time written by hand."""
+        # all T input projections in one product: T, B, G*H
+        gx = self.project_input(x)
+        # unbind once instead of indexing gx[t]: indexing inside the loop adds one autograd node
+        # per step whose backward writes a full-size zero gradient (about 10x slower backward)
+        steps = gx.unbind(0)
+        hs = []
+        for t in (reversed(range(len(steps))) if reverse else range(len(steps))):
+            h_t, new = self.step(steps[t], state, record)
+            if alive is not None:  # past a sequence's end: keep its state, output zeros
+                new = _where(alive[t], new, state)
+                h_t = h_t * alive[t]
+            state = new
+            hs.append(h_t)
+        if reverse:  # the steps ran from t = T-1 down to 0: put them in input order
+            hs.reverse()
+            for v in (record or {}).values():
+                v.reverse()
+        return torch.stack(hs, 0), state  # T, B, H
+
     def extra_repr(self) -> str:
         return f"{self.input_size}, {self.hidden_size}, bias={self.bias_ih is not None}"
 
@@ -145,6 +172,201 @@ class LSTMCell(_Cell):
                 record[name].append(v)
         return h_t, (h_t, c_t)
 
+    bptt_by_hand = True
+    """True: `run_sequence` back-propagates through time with the chain rule written out (`_LSTMLayer`),
+    one autograd node per layer and direction. False: autograd records every step's operations, as for the
+    other cells (the reference the tests compare with). Either way the gates are recorded per step
+    (`return_gates`) and bf16 autocast runs on the recorded steps."""
+
+    def run_sequence(self, x, state, reverse: bool = False, alive=None, record=None):
+        if record is not None or not self.bptt_by_hand or torch.is_autocast_enabled(x.device.type):
+            return super().run_sequence(x, state, reverse, alive, record)
+        h0, c0 = state
+        out, h_n, c_n = _LSTMLayer.apply(x, h0, c0, self.weight_ih, self.weight_hh, self.bias_ih, self.bias_hh,
+                                         reverse, alive, torch.is_grad_enabled())
+        return out, (h_n, c_n)
+
+
+def _use_onednn(t: torch.Tensor) -> bool:
+    """Whether `_linear` runs on oneDNN: float32 on the CPU, the case where torch.nn.LSTM runs oneDNN's
+    fused RNN kernel (the test PyTorch makes, including the `torch.backends.mkldnn` switch)."""
+    return (t.device.type == "cpu" and t.dtype == torch.float32 and torch.backends.mkldnn.is_available()
+            and torch.backends.mkldnn.enabled)
+
+
+def _linear(a: torch.Tensor, w: torch.Tensor, bias: torch.Tensor | None = None) -> torch.Tensor:
+    """a @ w^T (+ bias): a (M, K), w (N, K) or `_pack(w)` -> M, N. No autograd: for `_LSTMLayer`.
+
+    Why not torch.mm: for float32 on the CPU torch.mm calls the BLAS PyTorch is built with (MKL), while
+    torch.nn.LSTM runs oneDNN's kernels. On AMD CPUs MKL takes its AVX2 code path, about half the speed of
+    oneDNN's AVX-512 one (a Zen 5 core: 97 against 210 GFLOP/s for (64, 512) x (512, 2048)), so the
+    per-step path would lose to the fused kernel on the matrix products alone. oneDNN's inner product is
+    the same sum of products; float64 (the tests), bf16 and GPUs keep torch's own kernels."""
+    if _use_onednn(a):
+        return torch.ops.mkldnn._linear_pointwise(a, w, bias, "none", [], "")
+    return F.linear(a, w, bias)
+
+
+def _pack(w: torch.Tensor, rows: int) -> torch.Tensor:
+    """w (N, K) for `_linear` with `rows`-row inputs, reused every step: for oneDNN reordered once into its
+    blocked layout (~12% faster per product than the plain one); otherwise w itself."""
+    if _use_onednn(w):
+        return torch.ops.mkldnn._reorder_linear_weight(w, rows)
+    return w
+
+
+def _tanh(z: torch.Tensor) -> torch.Tensor:
+    """tanh(z) = 2 sigma(2z) - 1: PyTorch's CPU tanh (float32) is ~3x slower than its sigmoid, and the
+    identity is exact up to rounding."""
+    return torch.mul(z, 2).sigmoid_().mul_(2).sub_(1)
+
+
+class _LSTMLayer(torch.autograd.Function):
+    """One LSTM layer in one direction over a whole sequence, with its backward through time written out.
+
+    Forward: `LSTMCell.step`'s equations without autograd, each step one product a_t = [W_ih W_hh]
+    [x_t; h_{t-1}] + b; where gradients are wanted each step also keeps its local derivatives, the chain
+    rule's factors that do not depend on the loss. Backward: from the last step run back to the first, five
+    element-wise products and one (B, 4H) x (4H, I+H) product per step give dL/da_t, dL/dx_t and
+    dL/dh_{t-1}. The weight gradients, which autograd accumulates step by step as (4H, B) x (B, I+H)
+    products, are summed over `_WEIGHT_GRAD_ROWS` rows (many steps) at a time in one product each. One
+    autograd node per layer and direction instead of ~10 per step.
+
+    Shapes as in `LSTMCell`: x T, B, I; h0, c0 B, H; weights in PyTorch's layout, gates in the order
+    i, f, g, o (g is C~). alive (T, B, 1, bool) or None, as in `_Cell.run_sequence`. Not twice
+    differentiable."""
+
+    @staticmethod
+    def forward(ctx, x, h0, c0, w_ih, w_hh, b_ih, b_hh, reverse, alive, grad_enabled):
+        T, B, I = x.shape
+        H = w_hh.size(1)
+        keep = grad_enabled and any(ctx.needs_input_grad[:7])  # keep what the backward reads
+        # a_t = W_ih x_t + W_hh h_{t-1} + b_ih + b_hh = [W_ih W_hh] [x_t; h_{t-1}] + b: one product per step
+        w = _pack(torch.cat([w_ih, w_hh], 1), B)  # 4H, I+H
+        bias = None if b_ih is None else b_ih + b_hh
+        z = x.new_empty(B, I + H)  # [x_t, h_{t-1}] as rows
+        hs = x.new_empty(T, B, H)  # h_t (held past a sequence's end)
+        if keep:
+            local = x.new_empty(T, B, 4, H)  # dL/da_{i,f,g} = dL/dC_t * local, dL/da_o = dL/dh_t * local
+            dc_dh = x.new_empty(T, B, H)  # dC_t/dh_t: how dL/dh_t reaches the cell state
+            forget = x.new_empty(T, B, H)  # f_t: how dL/dC_t reaches C_{t-1}
+        h, c = h0, c0
+        for t in (range(T - 1, -1, -1) if reverse else range(T)):
+            z[:, :I], z[:, I:] = x[t], h
+            a = _linear(z, w, bias).view(B, 4, H)
+            # i_t, f_t, o_t = sigma(a_i, a_f, a_o); C~_t = tanh(a_g) = 2 sigma(2 a_g) - 1 (see `_tanh`):
+            # one sigmoid over the whole row
+            a[:, 2].mul_(2)
+            a.sigmoid_()
+            a[:, 2].mul_(2).sub_(1)
+            i, f, g, o = a.unbind(1)  # each B, H
+            ig = i * g
+            # C_t = f_t * C_{t-1} + i_t * C~_t
+            c_t = torch.addcmul(ig, f, c)
+            tanh_c = _tanh(c_t)
+            # h_t = o_t * tanh(C_t)
+            h_t = torch.mul(o, tanh_c, out=hs[t])
+            if keep:
+                # C_t = f C_{t-1} + i C~ and h_t = o tanh(C_t), through sigma' = s (1 - s), tanh' = 1 - tanh^2:
+                #   dL/da_i = dL/dC_t * C~_t i_t (1 - i_t)      dL/da_f = dL/dC_t * C_{t-1} f_t (1 - f_t)
+                #   dL/da_g = dL/dC_t * i_t (1 - C~_t^2)        dL/da_o = dL/dh_t * tanh(C_t) o_t (1 - o_t)
+                #   dL/dC_t (through h_t) = dL/dh_t * o_t (1 - tanh^2(C_t))
+                loc = local[t]
+                torch.addcmul(a, a, a, value=-1, out=loc)  # s (1 - s) for each gate (g's is replaced)
+                loc[:, 0].mul_(g)
+                loc[:, 1].mul_(c)
+                torch.addcmul(i, ig, g, value=-1, out=loc[:, 2])
+                loc[:, 3].mul_(tanh_c)
+                torch.addcmul(o, h_t, tanh_c, value=-1, out=dc_dh[t])
+                forget[t] = f
+            if alive is not None:  # past a sequence's end: hold the state (the output is zeroed below)
+                c_t = torch.where(alive[t], c_t, c)
+                h_t = torch.where(alive[t], h_t, h, out=hs[t])
+            h, c = h_t, c_t
+        out = hs if alive is None else hs * alive  # T, B, H
+        if keep:
+            ctx.save_for_backward(x, h0, w_ih, w_hh, hs, local, dc_dh, forget, alive)
+            ctx.reverse, ctx.has_bias = reverse, b_ih is not None
+        return out, h.clone(), c
+
+    @staticmethod
+    @torch.autograd.function.once_differentiable
+    def backward(ctx, d_out, d_hn, d_cn):
+        x, h0, w_ih, w_hh, hs, local, dc_dh, forget, alive = ctx.saved_tensors
+        T, B, I = x.shape
+        H = w_hh.size(1)
+        need = ctx.needs_input_grad
+        m = None if alive is None else alive.to(x.dtype)  # T, B, 1
+        # [dL/dx_t, dL/dh_{t-1}] = dL/da_t [W_ih W_hh] (as rows): one product per step; W_hh alone
+        # when x needs no gradient
+        w_tr = _pack((torch.cat([w_ih, w_hh], 1) if need[0] else w_hh).t().contiguous(), B)  # (I+)H, 4H
+        dx = x.new_empty(T, B, I) if need[0] else None
+        # a_t = [W_ih W_hh b] [x_t; h_{t-1}; 1], so dL/d[W_ih W_hh b] = sum_t dL/da_t [x_t; h_{t-1}; 1]^T,
+        # summed one span of steps at a time: a (4H, n) x (n, I+H+1) product for each span's n rows
+        span = max(1, _WEIGHT_GRAD_ROWS // B)
+        d_span = x.new_empty(span, B, 4, H)  # dL/da_t of the span's steps
+        d_span_tr = x.new_empty(4 * H * span * B)  # the same transposed, one column per row
+        in_span_tr = x.new_empty((I + H + 1) * span * B)  # [x_t; h_{t-1}; 1] likewise
+        dw = x.new_zeros(4 * H, I + H + 1)
+        # dh, dc: dL/dh_t and dL/dC_t through the state carried to later steps (and the final state)
+        dh, dc = d_hn, d_cn
+        for t0 in (range(0, T, span) if ctx.reverse else reversed(range(0, T, span))):
+            t1 = min(t0 + span, T)
+            # the span's steps in the opposite order to the forward's
+            for t in (range(t0, t1) if ctx.reverse else range(t1 - 1, t0 - 1, -1)):
+                # h_t goes to the output and to the next step: dL/dh_t = dout_t + dh
+                dh_t = d_out[t] + dh
+                dc_t = dc
+                if m is not None:  # past a sequence's end the state was held: its gradient passes on
+                    dh_held, dc_held = dh * (1 - m[t]), dc * (1 - m[t])
+                    dh_t, dc_t = dh_t * m[t], dc_t * m[t]
+                # dL/dC_t = dc + dL/dh_t * o_t (1 - tanh^2(C_t))
+                dc_t = torch.addcmul(dc_t, dh_t, dc_dh[t])
+                # dL/da_{i,f,g} = dL/dC_t * local_{i,f,g};  dL/da_o = dL/dh_t * local_o  (see the forward)
+                da = d_span[t - t0]  # B, 4, H
+                torch.mul(local[t, :, :3], dc_t.unsqueeze(1), out=da[:, :3])
+                torch.mul(local[t, :, 3], dh_t, out=da[:, 3])
+                # on to the previous step. C_{t-1} reaches C_t through the forget gate:
+                # dL/dC_{t-1} = dL/dC_t * f_t
+                dc = dc_t * forget[t]
+                # a_t = W_ih x_t + W_hh h_{t-1} + b:  [dL/dx_t, dL/dh_{t-1}] = dL/da_t [W_ih W_hh]
+                dz = _linear(da.view(B, 4 * H), w_tr)  # B, (I+)H
+                if dx is not None:
+                    dx[t], dh = dz[:, :I], dz[:, I:]
+                else:
+                    dh = dz
+                if m is not None:
+                    dh, dc = dh + dh_held, dc + dc_held
+            n = (t1 - t0) * B
+            d_tr = d_span_tr[:4 * H * n].view(4 * H, n)
+            d_tr.copy_(d_span[:t1 - t0].view(n, 4 * H).t())
+            in_tr = in_span_tr[:(I + H + 1) * n].view(I + H + 1, n)
+            in_tr[:I].copy_(x[t0:t1].reshape(n, I).t())
+            in_tr[I:-1].copy_(_previous_states(hs, h0, t0, t1, ctx.reverse).reshape(n, H).t())
+            in_tr[-1] = 1  # the biases are weights on the constant input 1
+            dw += _linear(d_tr, in_tr)  # 4H, I+H+1
+        dw_ih, dw_hh, db = dw[:, :I], dw[:, I:-1], dw[:, -1]
+        has_b = ctx.has_bias
+        return (dx, dh.contiguous() if need[1] else None, dc if need[2] else None,
+                dw_ih if need[3] else None, dw_hh if need[4] else None,
+                db if has_b and need[5] else None, db.clone() if has_b and need[6] else None,
+                None, None, None)
+
+
+_WEIGHT_GRAD_ROWS = 2048
+"""Rows (steps x batch) per weight-gradient product in `_LSTMLayer.backward`: enough for oneDNN to run at
+full speed (one product over all T*B rows is no faster), few enough that the transposed copies stay small
+(fresh memory costs more than the copying: each new page is faulted in and zeroed)."""
+
+
+def _previous_states(hs, h0, t0: int, t1: int, reverse: bool):
+    """The state each step t0 <= t < t1 multiplied by W_hh: h_{t-1} (h_{t+1} in the reverse direction),
+    h0 at the first step run. hs: T, B, H -> t1 - t0, B, H."""
+    T = hs.size(0)
+    if reverse:
+        return hs[t0 + 1:t1 + 1] if t1 < T else torch.cat([hs[t0 + 1:], h0[None]])
+    return hs[t0 - 1:t1 - 1] if t0 > 0 else torch.cat([h0[None], hs[:t1 - 1]])
+
 
 class GRUCell(_Cell):
     """Gated recurrent unit (Cho et al. 2014), PyTorch's variant: the reset gate multiplies W_hn h + b_hn
@@ -206,7 +428,9 @@ class Recurrent(nn.Module):
     Two paths give the same results (tested to 1e-5 in float64, outputs and gradients):
 
     - per step (default; always when `return_gates=True`): the cells' equations, one time step after
-      another, autograd recording every step. `return_gates=True` adds a third return value: a dict
+      another (`_Cell.run_sequence`), autograd recording every step; for LSTM (without `return_gates`, outside
+      autocast) the backward through time is written by hand instead, one autograd node per layer and
+      direction (`LSTMCell.bptt_by_hand`, `_LSTMLayer`). `return_gates=True` adds a third return value: a dict
       `"{gate}_l{l}[_reverse]" -> (T, B, H)` of every gate's activation per step (LSTM i, f, g, o and the
       cell state c; GRU r, z, n; RNN h), indexed by input time step in both directions.
     - fast (`fast=True`): PyTorch's fused kernel. Design: the Recurrent keeps a private torch.nn.LSTM / GRU /
@@ -373,24 +597,8 @@ class Recurrent(nn.Module):
             for direction, cell in enumerate(cells):
                 state = states[layer * self.num_directions + direction]
                 record = {g: [] for g in GATES[self.mode]} if return_gates else None
-                # all T input projections in one product: T, B, G*H
-                gx = cell.project_input(x)
-                # unbind once instead of indexing gx[t]: indexing inside the loop adds one autograd node
-                # per step whose backward writes a full-size zero gradient (about 10x slower backward)
-                steps = gx.unbind(0)
-                hs = []
-                for t in (reversed(range(len(steps))) if direction else range(len(steps))):
-                    h_t, new = cell.step(steps[t], state, record)
-                    if alive is not None:  # past a sequence's end: keep its state, output zeros
-                        new = _where(alive[t], new, state)
-                        h_t = h_t * alive[t]
-                    state = new
-                    hs.append(h_t)
-                if direction:  # the backward direction ran from t = T-1 down to 0: put it in input order
-                    hs.reverse()
-                    for v in (record or {}).values():
-                        v.reverse()
-                outs.append(torch.stack(hs, 0))  # T, B, H
+                out, state = cell.run_sequence(x, state, reverse=bool(direction), alive=alive, record=record)
+                outs.append(out)  # T, B, H
                 finals.append(state)
                 sfx = f"_l{layer}" + ("_reverse" if direction else "")
                 gates.update({f"{g}{sfx}": torch.stack(v, 0) for g, v in (record or {}).items()})
