@@ -54,6 +54,10 @@ def write_run(run, artifacts=True, metrics=True, k=10, rng=None):
                  # a translation's attention over one sentence (attention.png): 3 target x 4 source words
                  attn_0=rng.dirichlet(np.ones(4), size=3), attn_src_0=np.array(["god", "saw", "light", "<eos>"]),
                  attn_out_0=np.array(["dios", "vio", "luz"]),
+                 story_0=np.array(["mary moved to the bathroom", "john went to the hallway"]),
+                 story_weights_0=np.array([[0.9, 0.1], [0.7, 0.3]]), story_support_0=np.array([0]),
+                 story_question_0=np.array("where is mary?"), story_answer_0=np.array("bathroom"),
+                 story_predicted_0=np.array("bathroom"), story_task_0=np.array(1),
                  # an 8-3-8 encoder's code table (codes.png) and a grid of images (reconstructions.png)
                  code_table=rng.random((8, 3)), code_table_labels=np.array([f"input {i}" for i in range(8)]),
                  **{"grid:reconstructions": rng.random((3, 12, 1, 28, 28)),
@@ -102,7 +106,7 @@ def test_empty_run_folder_draws_nothing(tmp_path):
 def test_missing_keys_skip_their_figures_only(tmp_path):
     run = write_run(tmp_path / "run")
     art = dict(np.load(run / "artifacts.npz"))
-    for key in ["filters", "mis_images", "fmap_0", "fmap_1", "classes", "mis_prob", "shown_text", "attn_0",
+    for key in ["filters", "mis_images", "fmap_0", "fmap_1", "classes", "mis_prob", "shown_text", "attn_0", "story_0",
                 "code_table", "grid:reconstructions"]:
         art.pop(key)
     np.savez(run / "artifacts.npz", **art)

@@ -639,7 +639,7 @@ def story_attention(run_dir, out_png=None) -> Path | None:
     if not stories:
         return None
     line_h, cell_w = 0.19, 0.42
-    height = 0.7 + sum(line_h * (len(t) + 2.2) for _, _, t, _, _ in stories)
+    height = 0.9 + sum(line_h * (len(t) + 2.2) for _, _, t, _, _ in stories)
     cv = _Canvas(height)
     y = 0.7
     for head, ok, text, w, support in stories:
