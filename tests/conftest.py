@@ -24,3 +24,13 @@ def nnzoo_cli(capsys):
 
 # the same, tuned to learn fast: no augmentation or dropout, constant lr
 LEARN = FAST + ["augment=0", "dropout=0", "schedule=constant", "lr=0.01"]
+
+
+@pytest.fixture
+def one_thread():
+    """Tiny tensors: one thread is fastest, and steady while other processes share the cores."""
+    import torch
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)

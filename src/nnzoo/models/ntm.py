@@ -18,8 +18,9 @@ but its largest term is 1, so the normaliser cannot underflow to 0 at a large ga
 from 0 so d(w~^gamma)/d gamma = w~^gamma ln w~ is never 0 * -inf.
 
 Order within a step: the controller reads [x_t, r_{t-1}]; every head addresses M_{t-1} (one batched
-computation for all heads); the write heads write M_t; the read heads read r_t from M_t; the output is a
-linear layer over [h_t, r_t] (a logit per output bit).
+computation for all heads); the read heads read r_t from M_{t-1}, as pytorch-ntm and Collier & Beel do; the
+write heads then make M_t; the output is a linear layer over [h_t, r_t] (a logit per output bit). Reading
+M_t instead (what was just written) left 1 of 2 hard seeds unsolved in 30,000 sequences (docs/ntm.md).
 
 The memory starts from a small constant (1e-6 everywhere) or from a learned matrix: Collier & Beel 2018
 ("Implementing Neural Turing Machines") found the constant converges about twice as fast on copy, so it is
@@ -37,7 +38,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from .. import config as C
-from ..nn.recurrent import LSTMCell, Recurrent
+from ..nn.recurrent import LSTMCell, Recurrent, set_forget_bias
 from .base import Model
 
 EPS = 1e-8
@@ -94,6 +95,10 @@ class NTMConfig(SequenceKeys):
     learned: a trained N x M matrix, the same for every sequence."""
     memory_constant: float = C.between(1e-6, 0.0)
     """The starting value of every memory number when memory_init=constant."""
+    forget_bias: float = C.between(1.0)
+    """The controller's forget-gate bias at the start (Collier & Beel's controller: 1; Jozefowicz et al.
+    2015): f = sigma(1) ~ 0.73, so the controller's state lasts through the sequence from the first update.
+    0: PyTorch's init like every other bias."""
 
 
 def content_weighting(mem: torch.Tensor, k: torch.Tensor, beta: torch.Tensor) -> torch.Tensor:
@@ -163,6 +168,12 @@ class NTM(Model):
         self.cfg = cfg
         N, M, R, W = cfg.memory_slots, cfg.memory_width, cfg.read_heads, cfg.write_heads
         self.controller = LSTMCell(cfg.in_dim + R * M, cfg.controller)
+        if cfg.forget_bias:
+            with torch.no_grad():
+                f = slice(cfg.controller, 2 * cfg.controller)  # gate order i, f, g, o
+                # b_f = b_if + b_hf = forget_bias
+                self.controller.bias_ih[f] = cfg.forget_bias
+                self.controller.bias_hh[f] = 0.0
         # one layer emits every head's parameters: per head a key (M) and beta, g, s (3), gamma; then per write
         # head its erase and add vectors (M each)
         self.heads = nn.Linear(cfg.controller, (R + W) * (M + HEAD_SIZE) + W * 2 * M)
@@ -203,7 +214,8 @@ class NTM(Model):
         return logits, {"read": ws[:, :, :R], "write": ws[:, :, R:]}
 
     def memory_step(self, h: torch.Tensor, mem: torch.Tensor, w_prev: torch.Tensor):
-        """One step of the heads from the controller's h (B, H): (M_t, every head's weighting, reads r_t)."""
+        """One step of the heads from the controller's h (B, H): (M_t, every head's weighting, reads r_t of
+        M_{t-1})."""
         cfg = self.cfg
         M, R, W = cfg.memory_width, cfg.read_heads, cfg.write_heads
         p = self.heads(h)  # B, P
@@ -213,11 +225,11 @@ class NTM(Model):
         # beta = softplus(.) >= 0, g = sigmoid(.), s = softmax(.), gamma = 1 + softplus(.) >= 1
         w = address(mem, w_prev, k, F.softplus(beta), torch.sigmoid(g), torch.softmax(s, -1),
                     1 + F.softplus(gamma))  # B, R+W, N
+        # r_t = sum_i w_t(i) M_{t-1}(i)
+        r = torch.bmm(w[:, :R], mem)  # B, R, M
         ea = p[:, n:].view(-1, W, 2, M)  # B, W, 2, M
         # e = sigmoid(.) in [0, 1]: how much of each number to erase; a = tanh(.): what to add
-        mem = write(mem, w[:, R:], torch.sigmoid(ea[:, :, 0]), torch.tanh(ea[:, :, 1]))
-        # r_t = sum_i w_t(i) M_t(i)
-        return mem, w, torch.bmm(w[:, :R], mem)
+        return write(mem, w[:, R:], torch.sigmoid(ea[:, :, 0]), torch.tanh(ea[:, :, 1])), w, r
 
     def loss(self, batch) -> dict:
         x, y, mask = batch
@@ -230,6 +242,8 @@ class SeqLSTMConfig(SequenceKeys):
     """LSTM units per layer: 119 in one layer gives 62,840 weights on copy, the NTM's 62,660."""
     layers: int = C.between(1, 1, 3)
     """Stacked LSTM layers."""
+    forget_bias: float = C.between(1.0)
+    """Every forget gate's bias at the start, as the NTM's controller has it (0: PyTorch's init)."""
     fast: bool = True
     """PyTorch's fused kernel on nnzoo's cell weights (same numbers, faster); False runs the equations."""
 
@@ -242,6 +256,8 @@ class SeqLSTM(Model):
         super().__init__()
         self.cfg = cfg
         self.rnn = Recurrent("lstm", cfg.in_dim, cfg.hidden, cfg.layers, fast=cfg.fast)
+        if cfg.forget_bias:
+            set_forget_bias(self.rnn, cfg.forget_bias)
         self.out = nn.Linear(cfg.hidden, cfg.out_dim)
 
     def forward(self, x: torch.Tensor, record: bool = False):

@@ -11,7 +11,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from .. import config as C
-from ..nn.recurrent import Recurrent, detach_state
+from ..nn.recurrent import Recurrent, detach_state, set_forget_bias
 from .base import Model
 
 CELLS = {"lstm": "lstm", "gru": "gru", "rnn": "rnn_tanh"}
@@ -59,13 +59,7 @@ class CharLM(Model):
                              dropout=cfg.dropout if cfg.layers > 1 else 0.0,
                              fast=cfg.fast)
         if cfg.forget_bias and cfg.cell == "lstm":
-            with torch.no_grad():
-                for cells in self.rnn.cells:
-                    for cell in cells:
-                        f = slice(cfg.hidden, 2 * cfg.hidden)  # gate order i, f, g, o
-                        # b_f = b_if + b_hf = forget_bias
-                        cell.bias_ih[f] = cfg.forget_bias
-                        cell.bias_hh[f] = 0.0
+            set_forget_bias(self.rnn, cfg.forget_bias)
         self.drop = nn.Dropout(cfg.dropout)
         self.head = nn.Linear(cfg.hidden, cfg.vocab_size)
 

@@ -628,6 +628,17 @@ def _where(keep: torch.Tensor, new, old):
     return tuple(_where(keep, n, o) for n, o in zip(new, old))
 
 
+def set_forget_bias(rnn: "Recurrent", value: float) -> None:
+    """Start every LSTM cell of `rnn` with forget-gate bias b_f = b_if + b_hf = value (Jozefowicz et al. 2015:
+    f ~ sigmoid(1) = 0.73 keeps the cell state, and its gradient, from the first step)."""
+    with torch.no_grad():
+        for cells in rnn.cells:
+            for cell in cells:
+                f = slice(cell.hidden_size, 2 * cell.hidden_size)  # gate order i, f, g, o
+                cell.bias_ih[f] = value
+                cell.bias_hh[f] = 0.0
+
+
 def detach_state(state):
     """Cut the autograd history of a recurrent state (a tensor, or LSTM's (h, c) pair), keeping its values."""
     if state is None:
