@@ -26,9 +26,12 @@ def nnzoo_cli(capsys):
 LEARN = FAST + ["augment=0", "dropout=0", "schedule=constant", "lr=0.01"]
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def one_thread():
-    """Tiny tensors: one thread is fastest, and steady while other processes share the cores."""
+    """Tiny tensors: one thread is fastest, and steady while other processes share the cores (while another
+    process kept the cores busy, OpenMP threads waiting on each other made each small op ~50x slower). Module
+    scope, so that a test module's module-scoped fixtures (a trained run shared by its tests) get it too:
+    `pytestmark = pytest.mark.usefixtures("one_thread")`."""
     import torch
     n = torch.get_num_threads()
     torch.set_num_threads(1)

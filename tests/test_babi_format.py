@@ -195,3 +195,19 @@ def test_stats():
     assert s["answers"] == ["apple,milk", "bathroom"]
     assert s["vocabulary"] == len({"mary", "moved", "to", "the", "bathroom", "john", "went", "hallway", "where",
                                    "is", "daniel", "picked", "up", "milk", "got", "apple", "what", "carrying"})
+
+
+def test_each_size_counts_as_installed_on_its_own(tmp_path, monkeypatch, capsys):
+    """babi is the 1k set and babi-10k the 10k one: a run on one writes only that one, and `nnzoo data list`
+    says a set not yet written is generated on first use, not that it is missing."""
+    from nnzoo.cli import main
+    monkeypatch.setenv("NNZOO_DATA", str(tmp_path))
+    folder = B.generated_dir("10k")
+    folder.mkdir(parents=True)
+    for t in range(1, 21):
+        (folder / B.file_name(t, "test")).write_text("")
+    assert store.is_installed("babi-10k") and not store.is_installed("babi")
+    assert main(["data", "list"]) == 0
+    lines = {line.split()[0]: line for line in capsys.readouterr().out.splitlines() if line.startswith("babi")}
+    assert lines["babi-10k"].split()[1] == "installed"
+    assert "generated on first use" in lines["babi"] and "nnzoo data install babi" in lines["babi"]

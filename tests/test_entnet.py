@@ -47,8 +47,10 @@ def _sigmoid(z):
 
 def test_one_step_matches_the_equations_by_hand():
     """2 slots, d = 3, one sentence of one word: the gate, the candidate, the update and the normalisation
-    worked out in plain Python floats from the paper's equations."""
-    model, _ = _model(dim=3, slots=2, vocab_size=4, sentence_size=2)
+    worked out in plain Python floats from the paper's equations (no biases, one slope)."""
+    model, _ = _model(dim=3, slots=2, vocab_size=4, sentence_size=2, gate_bias=False, candidate_bias=False,
+                      prelu_per_coordinate=False)
+    assert model.gate_b is None and model.U.bias is None and model.phi.weight.shape == (1,)
     e1 = [0.5, -0.2, 0.1]  # word id 1
     f1 = [2.0, 1.0, 1.0]  # the mask of word position 1
     w = [[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]]  # the keys, and so h_0
@@ -88,6 +90,40 @@ def test_one_step_matches_the_equations_by_hand():
     assert want_g == pytest.approx([0.8807970779778823, 0.401312339887548], abs=1e-12)
     assert gates[0, 0].tolist() == pytest.approx(want_g, abs=1e-6)
     assert torch.equal(memories[0][0], torch.tensor(w))  # the memory starts as the keys
+    assert memories[1][0].tolist() == [pytest.approx(row, abs=1e-6) for row in want_h]
+
+
+def test_the_authors_gate_bias_candidate_bias_and_slopes_per_coordinate():
+    """The authors' code's defaults, by hand: g_j = sigmoid(s^T h_j + s^T w_j + b_j) and
+    h~_j = phi(U h_j + b_U + V w_j + W s) with a slope per coordinate."""
+    model, _ = _model(dim=2, slots=2, vocab_size=3, sentence_size=1)
+    assert model.gate_b.shape == (2,) and model.U.bias.shape == (2,) and model.phi.weight.shape == (2,)
+    s = [1.0, -0.5]  # word id 1 with mask 1
+    w = [[0.5, 0.0], [0.0, 0.5]]
+    b, bU, slopes = [0.3, -2.0], [-1.0, 0.2], [0.5, 0.1]
+    with torch.no_grad():
+        model.embed[0] = torch.tensor(s)
+        model.story_mask.fill_(1.0)
+        model.free_keys.copy_(torch.tensor(w))
+        model.gate_b.copy_(torch.tensor(b))
+        model.U.weight.copy_(torch.eye(2))
+        model.U.bias.copy_(torch.tensor(bU))
+        model.V.weight.zero_()
+        model.W.weight.copy_(torch.eye(2))
+        model.phi.weight.copy_(torch.tensor(slopes))
+        _, memories = model(torch.tensor([[[1]]]), torch.tensor([[1]]), return_memory=True)
+        gates = model.gates(torch.tensor([[[1]]]), torch.tensor([[1]]))
+    want_g, want_h = [], []
+    for j in range(2):
+        g = _sigmoid(2 * sum(a * c for a, c in zip(s, w[j])) + b[j])  # h_0 = w
+        pre = [h + u + x for h, u, x in zip(w[j], bU, s)]  # U = W = I, V = 0
+        cand = [x if x > 0 else a * x for x, a in zip(pre, slopes)]
+        new = [h + g * c for h, c in zip(w[j], cand)]
+        norm = math.sqrt(sum(x * x for x in new))
+        want_g.append(g)
+        want_h.append([x / norm for x in new])
+    # j = 1: pre = [0.5, -0.3], the second coordinate takes slope 0.1; j = 2: pre = [0, 0.2]
+    assert gates[0, 0].tolist() == pytest.approx(want_g, abs=1e-6)
     assert memories[1][0].tolist() == [pytest.approx(row, abs=1e-6) for row in want_h]
 
 

@@ -14,14 +14,7 @@ ATOL = 1e-5
 MODES = ["lstm", "gru", "rnn_tanh", "rnn_relu"]
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """These tensors are tiny: a second intra-op thread gains nothing, and while another process keeps the
-    cores busy, OpenMP threads waiting on each other made each small op ~50x slower (a 2 s test, not 40 ms)."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_thread")  # conftest.py
 
 
 def pair(mode, layers=1, bidirectional=False, batch_first=False, dropout=0.0, seed=0):

@@ -279,7 +279,9 @@ def cmd_data(args) -> int:
         names = (list(data.IMAGE_DATASETS) + list(data.TEXT_DATASETS) + list(data.SENTENCE_DATASETS)
                  + list(data.PAIR_DATASETS) + list(data.WORD_DATASETS) + list(data.QA_DATASETS))
         for n in names:
-            state = "installed" if data.is_installed(n) else f"missing: nnzoo data install {n}"
+            state = ("installed" if data.is_installed(n)
+                     else f"generated on first use, or all at once: nnzoo data install {n}"
+                     if n in data.GENERATED_ON_FIRST_USE else f"missing: nnzoo data install {n}")
             print(f"{n:18s} {state}")
         print("\nor data=PATH: an .npz (x_train, y_train, x_test, y_test), a folder of IDX files, or a folder of "
               "class sub-folders of images; for word vectors a UTF-8 text file or a folder of *.txt files; for bAbI a "

@@ -1,5 +1,6 @@
 """Real data sets and their loaders. Imports nothing else of nnzoo."""
-from .store import DataError, DataMissing, data_root, install, install_command, is_installed
+from .store import (GENERATED_ON_FIRST_USE, DataError, DataMissing, data_root, install, install_command,
+                    is_installed)
 from .sentiment import SENTENCE_DATASETS, SentenceSplits, load_sentences
 from .text import TEXT_DATASETS, CharCorpus, load_text
 from .translation import PAIR_DATASETS, PairSplits, load_pairs
@@ -7,7 +8,7 @@ from .english_text import WORD_DATASETS
 from .babi import QA_DATASETS
 from .vision import IMAGE_DATASETS, ImageSplits, load_images, read_idx, read_image, write_image_grid
 
-__all__ = ["DataError", "DataMissing", "data_root", "install", "install_command", "is_installed", "IMAGE_DATASETS", "write_image_grid",
+__all__ = ["GENERATED_ON_FIRST_USE", "DataError", "DataMissing", "data_root", "install", "install_command", "is_installed", "IMAGE_DATASETS", "write_image_grid",
            "ImageSplits", "load_images", "read_idx", "read_image", "TEXT_DATASETS",
            "CharCorpus", "load_text", "PAIR_DATASETS", "PairSplits", "load_pairs", "SENTENCE_DATASETS",
            "SentenceSplits", "load_sentences", "WORD_DATASETS", "QA_DATASETS"]

@@ -4,9 +4,14 @@ is read, one sentence per time step. A block changes only as far as its gate say
 so each block can come to follow one entity (a person, an object) through the story. The question is read
 once, at the end, by attention over the final memory.
 
+The paper's equations have no biases and do not say how many slopes phi has. The authors' code
+(facebook/MemNN, EntNet-babi/entnet.lua) adds a bias per slot to the gate (b_j), a bias to U h (b_U) and gives
+phi a slope per coordinate, one PReLU shared by the memory and the output module; those are the defaults here
+(`gate_bias`, `candidate_bias`, `prelu_per_coordinate`), and turning all three off gives the paper's equations.
+
     encoder    s_t = sum_i f_i * e_i                 f_i: a learned mask per word position, * elementwise
-    gate       g_j = sigmoid(s_t^T h_j + s_t^T w_j)   content and key both address the block
-    candidate  h~_j = phi(U h_j + V w_j + W s_t)       U, V, W shared by every block; phi = PReLU
+    gate       g_j = sigmoid(s_t^T h_j + s_t^T w_j + b_j)   content and key both address the block
+    candidate  h~_j = phi(U h_j + b_U + V w_j + W s_t)    U, V, W shared by every block; phi = PReLU
     update     h_j <- h_j + g_j h~_j,  then  h_j <- h_j / ||h_j||
     output     p_j = softmax_j(q^T h_j),  u = sum_j p_j h_j,  y = R phi(q + H u)
 
@@ -54,6 +59,27 @@ class EntNetConfig:
     """False: each block's key w_j is its own learned vector (the paper's bAbI setting). True: the paper's tied
     keys: key j is the word embedding of word id j + 1, so the first `slots` word ids should be the entities
     (the task decides its vocabulary's order); the keys then train with the embeddings."""
+    gate_bias: bool = True
+    """A learned bias b_j per slot inside the gate's sigmoid, as the authors' code (nn.Add 'gate_bias'); False:
+    the paper's equation, g_j = sigmoid(s^T h_j + s^T w_j)."""
+    candidate_bias: bool = True
+    """A learned bias b_U added to U h_j in the candidate, as the authors' code (their U is an nn.Linear with a
+    bias, V and W without)."""
+    prelu_per_coordinate: bool = True
+    """phi has one slope per coordinate of D (the authors' nn.PReLU(edim)); False: a single slope."""
+
+
+class PReLU(nn.Module):
+    """phi(x) = max(0, x) + a * min(0, x) with `n` slopes over the last axis (1 or D). torch's nn.PReLU puts its
+    slopes on axis 1, which for the memory's (B, K, D) would be the slots."""
+
+    def __init__(self, n: int):
+        super().__init__()
+        self.weight = nn.Parameter(torch.ones(n))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        # F.prelu puts its slopes on axis 1: on (N, D) rows that is the last axis, in one fused kernel
+        return F.prelu(x.reshape(-1, x.size(-1)), self.weight).view_as(x)
 
 
 class EntNet(QAModel):
@@ -72,12 +98,14 @@ class EntNet(QAModel):
             self.register_parameter("free_keys", None)
         else:
             self.free_keys = nn.Parameter(torch.empty(cfg.slots, d))  # K, D
-        # candidate h~ = phi(U h + V w + W s): one set of matrices for every block, no bias (the paper has none)
-        self.U = nn.Linear(d, d, bias=False)
+        # b_j: the gate's bias per slot (the authors' code; the paper's equation has none)
+        self.gate_b = nn.Parameter(torch.empty(cfg.slots)) if cfg.gate_bias else None  # K
+        # candidate h~ = phi(U h + b_U + V w + W s): one set of matrices for every block
+        self.U = nn.Linear(d, d, bias=cfg.candidate_bias)
         self.V = nn.Linear(d, d, bias=False)
         self.W = nn.Linear(d, d, bias=False)
-        # one slope, shared by the candidate and the output module (the same phi in the paper's equations)
-        self.phi = nn.PReLU(num_parameters=1)
+        # one phi, shared by the candidate and the output module (the same phi in the paper's equations)
+        self.phi = PReLU(d if cfg.prelu_per_coordinate else 1)
         self.H = nn.Linear(d, d, bias=False)
         self.R = nn.Linear(d, cfg.n_answers, bias=False)
         self.reset_parameters()
@@ -86,8 +114,8 @@ class EntNet(QAModel):
         # the paper: every weight from N(0, 0.1), but the authors' code then sets the PReLU slope to 1 (phi
         # starts as the identity) and the question's mask to 1; the story's mask starts at 1 here as well, so
         # both encoders start as a bag of words and learn word order from there
-        for p in (self.embed, self.free_keys, self.U.weight, self.V.weight, self.W.weight, self.H.weight,
-                  self.R.weight):
+        for p in (self.embed, self.free_keys, self.U.weight, self.U.bias, self.gate_b, self.V.weight,
+                  self.W.weight, self.H.weight, self.R.weight):
             if p is not None:
                 nn.init.normal_(p, 0.0, 0.1)
         for p in (self.story_mask, self.query_mask, self.phi.weight):
@@ -120,16 +148,18 @@ class EntNet(QAModel):
         w = self.keys()  # K, D
         # the parts of the gate and the candidate that do not depend on the memory, for every step at once
         s_w = s @ w.T  # B, M, K: s_t^T w_j
+        if self.gate_b is not None:
+            s_w = s_w + self.gate_b  # B, M, K: s_t^T w_j + b_j
         W_s = self.W(s)  # B, M, D: W s_t
         V_w = self.V(w)  # K, D: V w_j
         h = w.expand(B, -1, -1)  # B, K, D: h_j = w_j at the start of each story
         memories, gates = [h], []
         for t in range(M):
             s_t = s[:, t]  # B, D
-            # g_j = sigmoid(s_t^T h_j + s_t^T w_j)
+            # g_j = sigmoid(s_t^T h_j + s_t^T w_j + b_j)
             # (a product and a sum: on one thread three times faster than einsum's batched matmul here)
             g = torch.sigmoid((h * s_t[:, None]).sum(-1) + s_w[:, t])  # B, K
-            # h~_j = phi(U h_j + V w_j + W s_t)
+            # h~_j = phi(U h_j + b_U + V w_j + W s_t)
             cand = self.phi(self.U(h) + V_w + W_s[:, t, None])  # B, K, D
             # h_j <- h_j + g_j h~_j, then h_j <- h_j / ||h_j||
             new = F.normalize(h + g[..., None] * cand, dim=-1)  # B, K, D

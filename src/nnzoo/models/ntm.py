@@ -38,7 +38,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from .. import config as C
-from ..nn.recurrent import LSTMCell, Recurrent, set_forget_bias
+from ..nn.recurrent import LSTMCell, Recurrent, set_cell_forget_bias, set_forget_bias
 from .base import Model
 
 EPS = 1e-8
@@ -169,11 +169,7 @@ class NTM(Model):
         N, M, R, W = cfg.memory_slots, cfg.memory_width, cfg.read_heads, cfg.write_heads
         self.controller = LSTMCell(cfg.in_dim + R * M, cfg.controller)
         if cfg.forget_bias:
-            with torch.no_grad():
-                f = slice(cfg.controller, 2 * cfg.controller)  # gate order i, f, g, o
-                # b_f = b_if + b_hf = forget_bias
-                self.controller.bias_ih[f] = cfg.forget_bias
-                self.controller.bias_hh[f] = 0.0
+            set_cell_forget_bias(self.controller, cfg.forget_bias)
         # one layer emits every head's parameters: per head a key (M) and beta, g, s (3), gamma; then per write
         # head its erase and add vectors (M each)
         self.heads = nn.Linear(cfg.controller, (R + W) * (M + HEAD_SIZE) + W * 2 * M)

@@ -631,12 +631,17 @@ def _where(keep: torch.Tensor, new, old):
 def set_forget_bias(rnn: "Recurrent", value: float) -> None:
     """Start every LSTM cell of `rnn` with forget-gate bias b_f = b_if + b_hf = value (Jozefowicz et al. 2015:
     f ~ sigmoid(1) = 0.73 keeps the cell state, and its gradient, from the first step)."""
+    for cells in rnn.cells:
+        for cell in cells:
+            set_cell_forget_bias(cell, value)
+
+
+def set_cell_forget_bias(cell: "LSTMCell", value: float) -> None:
+    """set_forget_bias for one LSTMCell (b_f = b_if + b_hf = value)."""
     with torch.no_grad():
-        for cells in rnn.cells:
-            for cell in cells:
-                f = slice(cell.hidden_size, 2 * cell.hidden_size)  # gate order i, f, g, o
-                cell.bias_ih[f] = value
-                cell.bias_hh[f] = 0.0
+        f = slice(cell.hidden_size, 2 * cell.hidden_size)  # gate order i, f, g, o
+        cell.bias_ih[f] = value
+        cell.bias_hh[f] = 0.0
 
 
 def detach_state(state):
