@@ -369,7 +369,9 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("sample", help="generate text from a character language model, or an image grid from a GAN")
     s.add_argument("run_dir")
     s.add_argument("--prime", default="\n", help="language model: text to start from (default a newline)")
-    s.add_argument("--length", type=int, default=500, help="language model: characters to generate (default 500)")
+    s.add_argument("--length", type=int, default=500,
+                   help="language model: characters to generate (default 500); NTM or LSTM run on an algorithmic "
+                        "task: the sequence's length in vectors (items for associative recall), e.g. 40")
     s.add_argument("--temperature", type=float, default=0.8,
                    help="language model: softmax temperature: below 1 safer and more repetitive, above 1 wilder "
                         "(default 0.8)")

@@ -34,6 +34,14 @@ MODELS = {
     "entnet": "nnzoo.models.entnet:EntNet:EntNetConfig",
     "ntm": "nnzoo.models.ntm:NTM:NTMConfig",
     "seq-lstm": "nnzoo.models.ntm:SeqLSTM:SeqLSTMConfig",
+    "alexnet": "nnzoo.models.alexnet:AlexNet:AlexNetConfig",
+    "vgg11": "nnzoo.models.vgg:VGG:VGGConfig",
+    "vgg16": "nnzoo.models.vgg:VGG:VGG16Config",
+    "vgg19": "nnzoo.models.vgg:VGG:VGG19Config",
+    "googlenet": "nnzoo.models.googlenet:GoogLeNet:GoogLeNetConfig",
+    "resnet18": "nnzoo.models.resnet:ResNet:ResNetConfig",
+    "resnet34": "nnzoo.models.resnet:ResNet:ResNet34Config",
+    "resnet50": "nnzoo.models.resnet:ResNet:ResNet50Config",
 }
 
 # name -> module with a `Task` class: what data a family reads, how it is batched, evaluated and pictured
@@ -125,8 +133,14 @@ def get_task(name: str):
 
 
 def tiny_config(name: str):
-    module_cls, _ = model_classes(name)
-    return importlib.import_module(module_cls.__module__).tiny()
+    """The module's seconds-fast config for tests. A variant registered as a subclass of the module's config
+    (vgg16: VGG16Config, whose defaults pick the depth) gets the module's tiny() built on its own class,
+    `tiny(VGG16Config)`, so every registered name is tested at its own depth."""
+    module_cls, cfg_cls = model_classes(name)
+    tiny = importlib.import_module(module_cls.__module__).tiny
+    cfg = tiny()
+    # (ntm's tiny() serves both ntm and seq-lstm with one config of both's keys: not a subclass, left as is)
+    return tiny(cfg_cls) if cfg_cls is not type(cfg) and issubclass(cfg_cls, type(cfg)) else cfg
 
 
 def example_batch(name: str, cfg, n: int = 16):
