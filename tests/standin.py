@@ -180,4 +180,7 @@ def make(root: Path, real_mnist: Path | None = None) -> dict:
     write_bible_pairs(root)
     write_english_text(root)
     about["pycode"] = str(write_pycode(root))
+    # the GNU Go self-play set's stand-in: random legal games in the installed layout (hours to make for real)
+    from nnzoo.data import go, store
+    go.write_random_set(root / "go" / f"gnugo-level{store.GO_LEVEL}")
     return about

@@ -236,6 +236,32 @@ def cmd_answer(args) -> int:
     return 0
 
 
+def cmd_play(args) -> int:
+    if args.episodes < 1:
+        raise UserError(f"--episodes must be 1 or more, got {args.episodes}; e.g. --episodes 10")
+    _check_seed(args.seed)
+    if args.epsilon is not None and not (0.0 <= args.epsilon <= 1.0):
+        raise UserError(f"--epsilon must be in [0, 1] (the chance of a random action), got {args.epsilon}; "
+                        f"e.g. --epsilon 0.05")
+    if args.gif:
+        gif = Path(args.gif)
+        if gif.is_dir():
+            raise UserError(f"--gif {gif} is a folder; give the GIF file to write, e.g. --gif {gif / 'play.gif'}")
+        if not gif.parent.is_dir():
+            raise UserError(f"--gif {gif}: {gif.parent} does not exist; create it first or write somewhere else")
+    doc, task, _, model = _run_for("play", args.run_dir)
+    out = task.play(model, doc, episodes=args.episodes, seed=args.seed, gif=args.gif, epsilon=args.epsilon)
+    if args.json:
+        print(json.dumps(out))
+    else:
+        for i, (r, n) in enumerate(zip(out["returns"], out["lengths"])):
+            print(f"episode {i + 1}: return {r:g} in {n} steps")
+        print(f"mean return {out['mean_return']:.2f} +- {out['std_return']:.2f} over {out['episodes']} episodes "
+              f"of {out['env']} (epsilon {out['epsilon']:g})" + (f"; GIF of episode 1 -> {out['gif']}"
+                                                                 if "gif" in out else ""))
+    return 0
+
+
 def cmd_experiment(args) -> int:
     from . import runs
     from .experiments.catalog import get_experiment
@@ -277,7 +303,8 @@ def cmd_data(args) -> int:
     from . import data
     if args.action == "list":
         names = (list(data.IMAGE_DATASETS) + list(data.TEXT_DATASETS) + list(data.SENTENCE_DATASETS)
-                 + list(data.PAIR_DATASETS) + list(data.WORD_DATASETS) + list(data.QA_DATASETS))
+                 + list(data.PAIR_DATASETS) + list(data.WORD_DATASETS) + list(data.QA_DATASETS)
+                 + list(data.GO_DATASETS))
         for n in names:
             state = ("installed" if data.is_installed(n)
                      else f"generated on first use, or all at once: nnzoo data install {n}"
@@ -285,7 +312,8 @@ def cmd_data(args) -> int:
             print(f"{n:18s} {state}")
         print("\nor data=PATH: an .npz (x_train, y_train, x_test, y_test), a folder of IDX files, or a folder of "
               "class sub-folders of images; for word vectors a UTF-8 text file or a folder of *.txt files; for bAbI a "
-              "folder of Facebook's qa{N}_*_train.txt / _test.txt files")
+              "folder of Facebook's qa{N}_*_train.txt / _test.txt files; for Go a folder of 19x19 .sgf game "
+              "records")
         return 0
     if not args.name:
         raise UserError("name a data set: nnzoo data install mnist")
@@ -419,6 +447,16 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--json", action="store_true", help="print one JSON object: the answer, its probability and "
                                                        "the sentences with their weights")
     s.set_defaults(func=cmd_answer)
+
+    s = sub.add_parser("play", help="let a trained DQN run play: each episode's return, a GIF of the first")
+    s.add_argument("run_dir", help="a run of cartpole-dqn or breakout-dqn")
+    s.add_argument("--episodes", type=int, default=10, help="episodes to play (default 10)")
+    s.add_argument("--gif", metavar="FILE.gif", help="write an animated GIF of the first episode here")
+    s.add_argument("--epsilon", type=float, help="chance of a random action (default: the run's eval_epsilon, "
+                                                 "0 for CartPole, 0.05 for Atari)")
+    s.add_argument("--seed", type=int, default=0, help="episode k starts from a seed of (seed, k) (default 0)")
+    s.add_argument("--json", action="store_true", help="print one JSON object: returns, lengths, mean, GIF path")
+    s.set_defaults(func=cmd_play)
 
     s = sub.add_parser("vectors", help="export a word2vec run's vectors in word2vec's text or binary format")
     s.add_argument("run_dir", help="a run of english-word2vec-sg or english-word2vec-cbow")

@@ -42,6 +42,8 @@ MODELS = {
     "resnet18": "nnzoo.models.resnet:ResNet:ResNetConfig",
     "resnet34": "nnzoo.models.resnet:ResNet:ResNet34Config",
     "resnet50": "nnzoo.models.resnet:ResNet:ResNet50Config",
+    "dqn": "nnzoo.models.dqn:DQN:DQNConfig",
+    "alphago-policy": "nnzoo.models.alphago:AlphaGoPolicy:AlphaGoPolicyConfig",
 }
 
 # name -> module with a `Task` class: what data a family reads, how it is batched, evaluated and pictured
@@ -58,6 +60,8 @@ TASKS = {
     "word2vec": "nnzoo.tasks.word2vec",
     "babi": "nnzoo.tasks.babi",
     "algorithmic": "nnzoo.tasks.algorithmic",
+    "rl": "nnzoo.tasks.rl",
+    "go": "nnzoo.tasks.go",
 }
 
 # family modules under `recipes/`, each a `RECIPES = [Recipe(...), ...]` list; this order is `nnzoo list`'s
@@ -75,6 +79,8 @@ RECIPE_MODULES = (
     "nnzoo.recipes.word2vec",
     "nnzoo.recipes.babi",
     "nnzoo.recipes.algorithmic",
+    "nnzoo.recipes.rl",
+    "nnzoo.recipes.go",
 )
 
 

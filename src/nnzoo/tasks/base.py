@@ -21,7 +21,7 @@ default here, so the loop and the CLI call it without asking whether it exists. 
   after_epoch(model, data, run_dir, epoch, device)          pictures only (main process; it must not change
                                                             the model or the stream)
   test_report(model, data, device) -> (figures, arrays)     eval.json's figures and artifacts.npz's arrays
-  predict / sample / translate / analogy / neighbours / vectors / answer
+  predict / sample / translate / analogy / neighbours / vectors / answer / play
                                 the user-facing verbs; a task lists those it answers in `verbs`
 
 `SetTask` below is the common case: a finite training set of indexable examples, shuffled by (seed, epoch).
@@ -47,6 +47,7 @@ REFUSALS = {
     "neighbours": ("which has no word vectors", "ask a run of english-word2vec-sg or english-word2vec-cbow"),
     "vectors": ("which has no word vectors", "export a run of english-word2vec-sg or english-word2vec-cbow"),
     "answer": ("which answers no questions about stories", "ask a run of babi-memn2n or babi-entnet"),
+    "play": ("which acts in no environment", "play with a run of cartpole-dqn or breakout-dqn"),
 }
 VERBS = tuple(REFUSALS)
 
@@ -186,6 +187,11 @@ class Task(ABC):
     def answer(self, model, mcfg, doc: dict, text: str, top: int = 3) -> dict:
         """The answer to the last question of a story, with the `top` sentences the model weighted most."""
         self._unanswered("answer", "this run", doc)
+
+    def play(self, model, doc: dict, episodes: int = 10, seed: int = 0, gif=None, epsilon: float | None = None) -> dict:
+        """`episodes` episodes of the agent acting (episode k from a seed of (seed, k)): their returns and
+        lengths, and with `gif` an animated GIF of the first written there."""
+        self._unanswered("play", "this run", doc)
 
 
 class SetTask(Task):
