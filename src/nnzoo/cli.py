@@ -474,7 +474,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--quiet", action="store_true", help="no progress bar")
     s.add_argument("--run", metavar="RUN_DIR", help="a trained run to look inside, for experiments that read one "
                    "(lstm-gates: a pycode-lstm run; cnn-features: an mnist-cnn run; word-analogies: an "
-                   "english-word2vec-sg or -cbow run; without it the experiment trains its own)")
+                   "english-word2vec-sg or -cbow run; without it the experiment trains its own; cnn-parameters: "
+                        "fashion-* runs, a folder of them or a comma list, for the accuracy and images/s columns)")
     s.set_defaults(func=cmd_experiment)
 
     s = sub.add_parser("tour", help="train the quick version of every recipe and experiment; write an HTML report")
