@@ -240,3 +240,15 @@ def test_config_and_models_import_only_leaf_modules():
     for f in (src / "models").glob("*.py"):
         for mod in relative_imports(f):
             assert mod.startswith("..nn") or mod in ("..config", "..errors") or not mod.startswith(".."), (f, mod)
+
+
+def test_a_float_key_a_recipe_wrote_as_an_int_takes_a_fraction():
+    """shakespeare-lstm writes time_limit=30 (an int) into a float field: time_limit=1.5 must still parse,
+    and an int key still refuses a fraction."""
+    from nnzoo import registry
+    from nnzoo.config import parse_overrides
+    recipe = registry.get_recipe("shakespeare-lstm")
+    assert isinstance(recipe.train["time_limit"], int)
+    assert registry.resolve(recipe, parse_overrides(["time_limit=1.5"]))[1].time_limit == 1.5
+    with pytest.raises(UserError, match="epochs='1.5' is not a valid int"):
+        registry.resolve(recipe, parse_overrides(["epochs=1.5"]))

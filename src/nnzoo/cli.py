@@ -80,7 +80,7 @@ def cmd_train(args) -> int:
             raise UserError(f"--resume continues the run as configured; {bad[0]!r} cannot change "
                             f"(only {', '.join(may_change)} can); start a new run instead")
         extra.setdefault("stop_after", "0")
-        tcfg = C.replace(tcfg, {k: C.parse_value(v, getattr(tcfg, k), k) for k, v in extra.items()})
+        tcfg = C.replace(tcfg, {k: C.parse_field(v, tcfg, k) for k, v in extra.items()})
         run_dir = Path(args.resume)
     else:
         if not args.recipe:

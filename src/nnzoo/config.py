@@ -291,6 +291,16 @@ def parse_value(raw: str, current: Any, key: str) -> Any:
         raise UserError(f"{key}={raw!r} is not a valid {kind}; e.g. {key}={_show(current, quote=False)}") from None
 
 
+def parse_field(raw: str, cfg: Any, key: str) -> Any:
+    """parse_value for the field `key` of the dataclass `cfg`: a float field whose value a recipe wrote as an
+    int (time_limit=30) still takes `key=1.5`."""
+    current = getattr(cfg, key)
+    declared = {f.name: f for f in dataclasses.fields(cfg)}.get(key)
+    if declared is not None and _kind(declared) == "float" and _is_int(current):
+        current = float(current)
+    return parse_value(raw, current, key)
+
+
 def parse_overrides(items: list[str]) -> dict[str, str]:
     out: dict[str, str] = {}
     for item in items:

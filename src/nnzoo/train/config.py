@@ -88,9 +88,9 @@ def resolve(recipe, cfg_cls, overrides: dict[str, str]):
     for key, raw in overrides.items():
         side, _, bare = key.rpartition(".")
         if side in ("", "train") and bare in tnames:
-            tvals[bare] = C.parse_value(raw, getattr(tcfg, bare), bare)
+            tvals[bare] = C.parse_field(raw, tcfg, bare)
         elif side in ("", "model") and bare in mnames:
-            mvals[bare] = C.parse_value(raw, getattr(mcfg, bare), bare)
+            mvals[bare] = C.parse_field(raw, mcfg, bare)
         else:
             raise UserError(f"unknown key {key!r} for recipe {recipe.name}; training keys: "
                             f"{', '.join(sorted(tnames))}; model keys: {', '.join(sorted(mnames))}")
