@@ -187,6 +187,15 @@ class LSTMCell(_Cell):
         return out, (h_n, c_n)
 
 
+def _cpu_bf16_kernels() -> bool:
+    """Whether oneDNN runs bf16 kernels on this CPU (it has bf16 units); the environment's NNZOO_CPU_BF16
+    does not change what the hardware can do."""
+    try:
+        return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+    except (AttributeError, RuntimeError):
+        return False
+
+
 def _use_onednn(t: torch.Tensor) -> bool:
     """Whether `_linear` runs on oneDNN: float32 on the CPU, the case where torch.nn.LSTM runs oneDNN's
     fused RNN kernel (the test PyTorch makes, including the `torch.backends.mkldnn` switch)."""
@@ -513,6 +522,17 @@ class Recurrent(nn.Module):
         m.train(self.training)
         return m
 
+    def _run_fused(self, x, hx):
+        """The fused kernel. Under CPU bf16 autocast on a CPU without bf16 units, oneDNN has no bf16 RNN
+        kernel (its primitive cannot be created), so there the fused kernel runs in float32."""
+        data = x.data if isinstance(x, nn.utils.rnn.PackedSequence) else x
+        if data.device.type == "cpu" and torch.is_autocast_enabled("cpu") and not _cpu_bf16_kernels():
+            with torch.autocast("cpu", enabled=False):
+                hx = None if hx is None else (hx.float() if isinstance(hx, torch.Tensor)
+                                              else tuple(h.float() for h in hx))
+                return self._fused()(x.float(), hx)
+        return self._fused()(x, hx)
+
     def _fused(self) -> nn.RNNBase:
         m = self._fused_holder[0]
         for name, p in self.named_torch_params():
@@ -528,7 +548,7 @@ class Recurrent(nn.Module):
         if isinstance(x, nn.utils.rnn.PackedSequence):
             return self._forward_packed(x, hx, return_gates)
         if self.fast and not return_gates:
-            return self._fused()(x, hx)
+            return self._run_fused(x, hx)
         unbatched = x.dim() == 2
         if unbatched:  # T, I -> T, 1, I; states L*D, H -> L*D, 1, H
             x = x.unsqueeze(1)
@@ -555,7 +575,7 @@ class Recurrent(nn.Module):
         backward direction starts from h_0 at each sequence's own last step; gates recorded past a
         sequence's end are not meaningful."""
         if self.fast and not return_gates:
-            return self._fused()(x, hx)
+            return self._run_fused(x, hx)
         padded, lengths = nn.utils.rnn.pad_packed_sequence(x)  # T, B, I in the caller's batch order
         out, h_n, c_n, gates = self._run(padded, hx, return_gates, lengths)
         order = x.sorted_indices if x.sorted_indices is not None else torch.arange(out.size(1), device=out.device)
