@@ -448,3 +448,24 @@ def test_lstm_by_hand_inference_and_double_backward():
     (gx,) = torch.autograd.grad(ours(x)[0].sum(), x, create_graph=True)
     with pytest.raises(RuntimeError):  # the hand-written backward is once differentiable
         gx.sum().backward()
+
+
+@pytest.mark.parametrize("mode", ["lstm", "gru"])
+def test_the_fused_kernel_runs_under_cpu_bf16_autocast_on_any_cpu(mode):
+    """On a CPU without bf16 units oneDNN has no bf16 RNN kernel ("could not create a primitive descriptor"):
+    the fused path then runs in float32, so bf16 autocast (precision=bf16, or NNZOO_CPU_BF16=1) works on every
+    CPU, and gives the float32 result where it falls back."""
+    from nnzoo.nn.recurrent import _cpu_bf16_kernels
+    torch.manual_seed(0)
+    rnn = Recurrent(mode, 5, 8, num_layers=2, batch_first=True, fast=True)
+    x = torch.randn(3, 4, 5)
+    want, _ = rnn(x)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        out, _ = rnn(x)
+    assert out.shape == want.shape and torch.isfinite(out).all()
+    if not _cpu_bf16_kernels():
+        assert out.dtype == torch.float32 and torch.allclose(out, want, atol=1e-6)
+    packed = nn.utils.rnn.pack_padded_sequence(x, [4, 3, 2], batch_first=True)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        out, _ = rnn(packed)
+    assert torch.isfinite(out.data).all()
