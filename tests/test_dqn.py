@@ -178,6 +178,19 @@ def test_epsilon_falls_linearly_then_stays():
     assert epsilon(10, DQNConfig(exploration_fraction=0.0, end_e=0.1)) == 0.1
 
 
+def test_the_progress_bar_shows_the_recent_return_and_epsilon():
+    """The training bar's postfix (Task.progress): nothing before the stream starts, then the mean return of the
+    last 100 episodes (none yet: left out) and epsilon at the current environment step."""
+    from nnzoo.models.dqn import DQNConfig
+    from nnzoo.tasks.rl import Task
+    t = Task()
+    assert t.progress() == {}
+    t.keys = DQNConfig(total_steps=1000, start_e=1.0, end_e=0.05, exploration_fraction=0.5)
+    t.env_steps = 250
+    assert t.progress() == {"eps": "0.525"}
+    t.recent = [10.0, 21.0]
+    assert t.progress() == {"return": "15.5", "eps": "0.525"}
+
 # ------------------------------------------------------------------------------------------ bad input
 @pytest.mark.parametrize("name,match", [
     ("CartPol-v1", r"unknown environment 'CartPol-v1'.*did you mean CartPole-v1"),

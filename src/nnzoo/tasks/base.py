@@ -16,6 +16,7 @@ default here, so the loop and the CLI call it without asking whether it exists. 
   epoch(data, tcfg, world)      steps per epoch and examples per step
   train_batches(...)            the training stream, one batch per step (see its docstring)
   observe(outs)                 after each step: what the step's losses returned (a carried recurrent state)
+  progress() -> dict            the stream's own figures for the progress bar (recent return, epsilon)
   state_dict() / load_state_dict(state)   the stream's state, saved in every checkpoint for exact resume
   evaluate(model, data, split, device, amp_dtype) -> dict   validation figures, every epoch
   after_epoch(model, data, run_dir, epoch, device)          pictures only (main process; it must not change
@@ -127,6 +128,11 @@ class Task(ABC):
 
     def observe(self, outs: list[dict]) -> None:
         """After every step, the outputs of its losses (one dict per phase, in order)."""
+
+    def progress(self) -> dict[str, str]:
+        """Short figures of the training stream for the progress bar, read every log_every steps (a policy's
+        recent mean return and its epsilon); formatted strings, nothing is logged from them."""
+        return {}
 
     def state_dict(self) -> dict:
         """Tensors, numbers, strings and containers of them only (checkpoints load with weights_only)."""

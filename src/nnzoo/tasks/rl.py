@@ -397,6 +397,14 @@ class Task(BaseTask):
             self.memory.add(ended, self.frames(obs[ended], data), first=True)
         self.obs = obs
 
+    def progress(self) -> dict[str, str]:
+        """The bar's figures besides its environment steps per second: the last 100 episodes' mean return
+        (while exploring) and epsilon now."""
+        if self.keys is None:
+            return {}
+        out = {"return": f"{np.mean(self.recent):.1f}"} if self.recent else {}
+        return {**out, "eps": f"{epsilon(self.env_steps, self.keys):.3f}"}
+
     def log_episode(self, ret: float, length: int, step: int, steps_per_epoch: int) -> None:
         self.recent = (self.recent + [ret])[-100:]
         for name, value in (("episodic_return", ret), ("episodic_length", length)):

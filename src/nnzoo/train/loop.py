@@ -342,7 +342,7 @@ def _fit(run_dir: Path, recipe, mcfg, tcfg: TrainConfig, task, build, resume: bo
                     log.log(step, ep, split, "lr", next(iter(players.values())).sched.get_last_lr()[0])
                     bar.set_postfix({**({} if plan.main else {"stage": plan.name}),
                                      **{k: f"{float(v) / counts[k]:.4f}" for k, v in parts.items()
-                                        if k.startswith("loss")}}, refresh=False)
+                                        if k.startswith("loss")}, **task.progress()}, refresh=False)
                     parts, counts = {}, {}
                 if tcfg.ckpt_every and step % tcfg.ckpt_every == 0:
                     save()
