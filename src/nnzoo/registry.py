@@ -44,6 +44,9 @@ MODELS = {
     "resnet50": "nnzoo.models.resnet:ResNet:ResNet50Config",
     "dqn": "nnzoo.models.dqn:DQN:DQNConfig",
     "alphago-policy": "nnzoo.models.alphago:AlphaGoPolicy:AlphaGoPolicyConfig",
+    "captioner": "nnzoo.models.captioner:Captioner:CaptionerConfig",
+    "s2vt": "nnzoo.models.s2vt:S2VT:S2VTConfig",
+    "video-classifier": "nnzoo.models.video_classifier:VideoClassifier:VideoClassifierConfig",
 }
 
 # name -> module with a `Task` class: what data a family reads, how it is batched, evaluated and pictured
