@@ -26,6 +26,8 @@ actions: that is what lets a checkpointed CartPole run rebuild its environments 
 """
 from __future__ import annotations
 
+import os
+
 import difflib
 import re
 from dataclasses import dataclass
@@ -186,6 +188,9 @@ class Envs:
                                       num_threads=1)
         else:
             gym = _gym()
+            # pygame draws rgb_array frames off screen: no display or sound to look for (SDL's warnings)
+            os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
+            os.environ.setdefault("SDL_AUDIODRIVER", "dummy")
             mode = "rgb_array" if render else None
             self.vec = gym.vector.SyncVectorEnv([lambda: gym.make(spec.id, render_mode=mode) for _ in range(n)])
         self.obs = np.zeros((n, *spec.obs_shape), dtype=np.uint8 if spec.pixels else np.float32)

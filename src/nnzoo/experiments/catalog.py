@@ -20,6 +20,7 @@ EXPERIMENTS = {
     "word-analogies": "nnzoo.experiments.word_analogies",
     "memory-addressing": "nnzoo.experiments.memory_addressing",
     "ntm-generalisation": "nnzoo.experiments.ntm_generalisation",
+    "dqn-representation": "nnzoo.experiments.dqn_representation",
 }
 
 
