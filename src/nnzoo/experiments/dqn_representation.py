@@ -151,4 +151,4 @@ def run(out: pathlib.Path, quick: bool = False, seed: int = 0, progress: bool = 
     fig.savefig(path, dpi=110)
     summary = (f"{about}: {len(v):,} states, V from 10 neighbours in the t-SNE map R^2 = "
                f"{figures['v_knn10_r2_tsne']:.3f}, in the raw input {figures['v_knn10_r2_input']:.3f}")
-    return {"figures": figures, "images": [str(path)], "summary": summary}
+    return {"figures": figures, "images": [path.name], "summary": summary}
