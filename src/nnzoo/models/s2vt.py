@@ -35,21 +35,39 @@ PAD = 0
 
 
 @dataclass
-class S2VTConfig:
+class ClipKeys:
+    """The keys of a clip model's frame CNN (S2VT and the video classifier)."""
     in_channels: int = C.positive(1)
     """Frame channels (1: moving digits)."""
     image_size: int = C.positive(64)
     """Side of the square frames, in pixels (set from the data)."""
     frames: int = C.positive(20)
     """Frames per clip (set from the data); a clip of another length is refused."""
-    vocab_size: int = C.positive(64)
-    """Words in the vocabulary, the four specials included (set from the training captions)."""
     channels: list = C.ints([16, 32, 64])
     """Output channels of each conv block of the frame CNN (conv, 2x2 max-pool, batch norm, ReLU)."""
     kernel: int = C.positive(5)
     """Kernel size of every convolution (odd; padded by kernel // 2)."""
     features: int = C.positive(128)
-    """Width of each frame's feature f_t, what the first LSTM reads (the paper: fc7's 4096 mapped to 500)."""
+    """Width of each frame's feature f_t, what the (first) LSTM reads (S2VT's paper: fc7's 4096 mapped to
+    500)."""
+
+
+def frame_encoder(cfg: ClipKeys, dropout: float) -> ImageEncoder:
+    """f_t = W_f CNN(frame_t): one CNN for every frame."""
+    return ImageEncoder(cfg.in_channels, cfg.image_size, cfg.channels, cfg.kernel, cfg.features, dropout)
+
+
+def clip_features(encoder: ImageEncoder, cfg: ClipKeys, x: torch.Tensor) -> torch.Tensor:
+    """Clips B, T, C, S, S (checked against cfg) -> frame features B, T, F."""
+    check_clips(x, cfg.frames, cfg.in_channels, cfg.image_size)
+    B, T = x.shape[:2]
+    return encoder(x.flatten(0, 1)).view(B, T, -1)  # every frame through the one CNN
+
+
+@dataclass
+class S2VTConfig(ClipKeys):
+    vocab_size: int = C.positive(64)
+    """Words in the vocabulary, the four specials included (set from the training captions)."""
     embed: int = C.positive(64)
     """Width of each word's embedding, what the second LSTM reads beside the first's output."""
     hidden: int = C.positive(256)
@@ -80,7 +98,7 @@ class S2VT(CaptionModel):
         super().__init__()
         self.cfg = cfg
         Fw, E, H = cfg.features, cfg.embed, cfg.hidden
-        self.encoder = ImageEncoder(cfg.in_channels, cfg.image_size, cfg.channels, cfg.kernel, Fw, cfg.dropout)
+        self.encoder = frame_encoder(cfg, cfg.dropout)
         self.embed = nn.Embedding(cfg.vocab_size, E, padding_idx=PAD)
         self.drop = nn.Dropout(cfg.dropout)
         self.lstm1 = Recurrent("lstm", Fw, H, fast=cfg.fast)  # reads frames
@@ -89,9 +107,7 @@ class S2VT(CaptionModel):
 
     def frame_features(self, x: torch.Tensor) -> torch.Tensor:
         """f_t = W_f CNN(frame_t): clips B, T, C, S, S -> T, B, F time first (mean_pool: 1, B, F, the mean)."""
-        check_clips(x, self.cfg.frames, self.cfg.in_channels, self.cfg.image_size)
-        B, T = x.shape[:2]
-        f = self.encoder(x.flatten(0, 1)).view(B, T, -1)  # every frame through the one CNN
+        f = clip_features(self.encoder, self.cfg, x)  # B, T, F
         if self.cfg.mean_pool:
             # f_bar = 1/T sum_t f_t: the same for any order of the frames
             f = f.mean(1, keepdim=True)

@@ -22,31 +22,18 @@ import torch.nn.functional as F
 from .. import config as C
 from ..nn.recurrent import Recurrent
 from .base import Model
-from .captioner import ImageEncoder
-from .s2vt import check_clips, moving_quadrant_clips
+from .s2vt import ClipKeys, clip_features, frame_encoder, moving_quadrant_clips
 
 MODES = ("sync", "many-to-one")
 
 
 @dataclass
-class VideoClassifierConfig:
-    in_channels: int = C.positive(1)
-    """Frame channels (1: moving digits)."""
-    image_size: int = C.positive(64)
-    """Side of the square frames, in pixels (set from the data)."""
-    frames: int = C.positive(20)
-    """Frames per clip (set from the data); a clip of another length is refused."""
+class VideoClassifierConfig(ClipKeys):
     n_classes: int = C.positive(4)
     """Label classes (set from the data: up, down, left, right for moving digits)."""
     mode: str = C.choice("sync", MODES)
     """sync: a label per frame from the frames so far (batch key frame_labels); many-to-one: one label per
     clip from its last state (batch key clip_labels)."""
-    channels: list = C.ints([16, 32, 64])
-    """Output channels of each conv block of the frame CNN (conv, 2x2 max-pool, batch norm, ReLU)."""
-    kernel: int = C.positive(5)
-    """Kernel size of every convolution (odd; padded by kernel // 2)."""
-    features: int = C.positive(128)
-    """Width of each frame's feature f_t, what the LSTM reads."""
     hidden: int = C.positive(128)
     """LSTM units per layer."""
     layers: int = C.positive(1)
@@ -63,8 +50,7 @@ class VideoClassifier(Model):
         if cfg.mode not in MODES:
             raise ValueError(f"unknown mode {cfg.mode!r}; choose one of {', '.join(MODES)}")
         self.cfg = cfg
-        self.encoder = ImageEncoder(cfg.in_channels, cfg.image_size, cfg.channels, cfg.kernel, cfg.features,
-                                    cfg.dropout)
+        self.encoder = frame_encoder(cfg, cfg.dropout)
         self.rnn = Recurrent("lstm", cfg.features, cfg.hidden, cfg.layers,
                              dropout=cfg.dropout if cfg.layers > 1 else 0.0, fast=cfg.fast)
         self.drop = nn.Dropout(cfg.dropout)
@@ -72,9 +58,7 @@ class VideoClassifier(Model):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Clips B, T, C, S, S -> logits B, T, classes (sync) or B, classes (many-to-one)."""
-        check_clips(x, self.cfg.frames, self.cfg.in_channels, self.cfg.image_size)
-        B, T = x.shape[:2]
-        f = self.encoder(x.flatten(0, 1)).view(B, T, -1)  # every frame through the one CNN
+        f = clip_features(self.encoder, self.cfg, x)  # B, T, F
         h, _ = self.rnn(f.transpose(0, 1))  # T, B, H, time first as the cells run
         if self.cfg.mode == "sync":
             return self.head(self.drop(h)).transpose(0, 1)  # B, T, classes: one label per frame
