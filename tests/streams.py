@@ -136,21 +136,28 @@ def train(case: str, run_dir, resume: bool = False, extra=()):
     return runs.train(Path(run_dir), recipe, mcfg, tcfg, resume=resume, verbose=False)
 
 
-if __name__ == "__main__":  # train until the checkpoint of step KILL_AT is written, then die by SIGKILL
+def die_after_checkpoint(kill_at: int) -> None:
+    """From now on this process dies by SIGKILL right after the checkpoint of step `kill_at` is written: no
+    finally, no last checkpoint, as a power cut (the killed half of a resume test)."""
     import os
     import signal
-    import sys
 
     from nnzoo.train import checkpoint
-    case, run, kill_at, threads = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
-    torch.set_num_threads(threads)  # the straight run's thread count: the same sums in the same order
     real_save = checkpoint.save
 
     def save_then_die(run_dir, model, state, step):
         path = real_save(run_dir, model, state, step)
         if step == kill_at:
-            os.kill(os.getpid(), signal.SIGKILL)  # no finally, no last checkpoint: a power cut
+            os.kill(os.getpid(), signal.SIGKILL)
         return path
     checkpoint.save = save_then_die
+
+
+if __name__ == "__main__":  # train until the checkpoint of step KILL_AT is written, then die by SIGKILL
+    import sys
+
+    case, run, kill_at, threads = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+    torch.set_num_threads(threads)  # the straight run's thread count: the same sums in the same order
+    die_after_checkpoint(kill_at)
     train(case, run, extra=[f"ckpt_every={kill_at}"])
     sys.exit("the run ended before the step it was to be killed at")

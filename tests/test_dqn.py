@@ -6,7 +6,6 @@ CartPole run that learns, and `nnzoo play`.
 Run as a script it is the killed half of the resume test: `python test_dqn.py RUN_DIR KILL_AT THREADS`
 trains the RESUME settings until the checkpoint of step KILL_AT is written, then dies by SIGKILL."""
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -370,22 +369,6 @@ def test_play_refuses_bad_input_in_one_line(learned, nnzoo_cli, tmp_path):
         registry.get_task("classify").refuse("play", "runs/x", "mnist-cnn")
 
 
-if __name__ == "__main__":  # train RESUME until the checkpoint of step KILL_AT is written, then die by SIGKILL
-    run, kill_at, threads = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
-    torch.set_num_threads(threads)  # the straight run's thread count: the same sums in the same order
-    from nnzoo.train import checkpoint
-    real_save = checkpoint.save
-
-    def save_then_die(run_dir, model, state, step):
-        path = real_save(run_dir, model, state, step)
-        if step == kill_at:
-            os.kill(os.getpid(), signal.SIGKILL)  # no finally, no last checkpoint: a power cut
-        return path
-    checkpoint.save = save_then_die
-    train(run, RESUME + [f"ckpt_every={kill_at}"])
-    sys.exit("the run ended before the step it was to be killed at")
-
-
 # ------------------------------------------------------------------------------------ dqn-representation
 def test_knn_r2_is_one_for_a_smooth_value_and_near_zero_for_noise():
     from nnzoo.experiments.dqn_representation import knn_r2
@@ -409,3 +392,12 @@ def test_dqn_representation_maps_an_agent_s_states(learned, tmp_path):
     assert (tmp_path / "out" / res["images"][0]).stat().st_size > 10_000
     with pytest.raises(UserError):
         dr.run(tmp_path / "out2", quick=True, progress=False, run_dir=str(tmp_path / "missing"))
+
+
+if __name__ == "__main__":  # train RESUME until the checkpoint of step KILL_AT is written, then die by SIGKILL
+    from streams import die_after_checkpoint
+    run, kill_at, threads = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+    torch.set_num_threads(threads)  # the straight run's thread count: the same sums in the same order
+    die_after_checkpoint(kill_at)
+    train(run, RESUME + [f"ckpt_every={kill_at}"])
+    sys.exit("the run ended before the step it was to be killed at")
