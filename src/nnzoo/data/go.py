@@ -236,13 +236,10 @@ def _escapes(board: Board, prey: int, budget: list[int]) -> bool:
                 if len(hunter_libs) == 1:
                     moves.extend(hunter_libs)
     for m in dict.fromkeys(moves):
-        if budget[0] <= 0:
+        if not _spend(budget):
             return True  # unread: no ladder
-        budget[0] -= 1
-        b = board.copy()
-        try:
-            b.play(m)
-        except IllegalMove:
+        b = _after(board, m)
+        if b is None:
             continue
         n_libs = len(b.group(prey)[1])
         if n_libs >= 3 or (n_libs == 2 and not _catches(b, prey, budget)):
@@ -250,16 +247,31 @@ def _escapes(board: Board, prey: int, budget: list[int]) -> bool:
     return False
 
 
+def _spend(budget: list[int]) -> bool:
+    """Take one move from the ladder reader's budget; False when none is left."""
+    if budget[0] <= 0:
+        return False
+    budget[0] -= 1
+    return True
+
+
+def _after(board: Board, m: int) -> Board | None:
+    """A copy of the board with m played, or None where m is illegal."""
+    b = board.copy()
+    try:
+        b.play(m)
+    except IllegalMove:
+        return None
+    return b
+
+
 def _catches(board: Board, prey: int, budget: list[int]) -> bool:
     """The prey's group has two liberties and the chaser is to move: does an atari on one of them win?"""
     for m in board.group(prey)[1]:
-        if budget[0] <= 0:
+        if not _spend(budget):
             return False
-        budget[0] -= 1
-        b = board.copy()
-        try:
-            b.play(m)
-        except IllegalMove:
+        b = _after(board, m)
+        if b is None:
             continue
         if len(b.group(prey)[1]) == 1 and not _escapes(b, prey, budget):
             return True
