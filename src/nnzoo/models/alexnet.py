@@ -47,7 +47,7 @@ import torch.nn as nn
 
 from .. import config as C
 from ..nn.conv import conv_out
-from .classic import ImageClassifier, check_input, scaled, smallest_side
+from .classic import ImageClassifier, check_input, fc_neck, scaled, smallest_side
 
 
 @dataclass
@@ -113,11 +113,8 @@ class AlexNet(ImageClassifier):
         self.features = nn.Sequential(OrderedDict(blocks))  # B, 256, 6, 6 at 224 (2, 2 at 28 with small_input)
         grid = 2 if cfg.small_input else 6
         hidden = scaled(HIDDEN, cfg.width)
-        # fc6 -> ReLU -> dropout -> fc7 -> ReLU -> dropout: the vector fc8 reads
-        self.neck = nn.Sequential(
-            nn.AdaptiveAvgPool2d(grid), nn.Flatten(),  # B, 256 * grid * grid
-            nn.Linear(c * grid * grid, hidden), nn.ReLU(inplace=True), nn.Dropout(cfg.dropout),
-            nn.Linear(hidden, hidden), nn.ReLU(inplace=True), nn.Dropout(cfg.dropout))  # B, 4096
+        # fc6 -> ReLU -> dropout -> fc7 -> ReLU -> dropout: the vector fc8 reads (B, 4096)
+        self.neck = fc_neck(c, grid, hidden, cfg.dropout)
         self.classifier = nn.Linear(hidden, cfg.n_classes)
 
 

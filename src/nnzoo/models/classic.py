@@ -80,6 +80,15 @@ class ImageClassifier(Model):
         return first.weight.detach()  # O, C/groups, K, K
 
 
+def fc_neck(c: int, grid: int, hidden: int, dropout: float) -> nn.Sequential:
+    """AlexNet's and VGG's two fully connected layers (fc6, fc7: FC -> ReLU -> dropout, twice) over the last
+    feature map pooled to grid x grid: B, c, H, W -> B, hidden, the vector the classifier reads."""
+    return nn.Sequential(
+        nn.AdaptiveAvgPool2d(grid), nn.Flatten(),  # B, c * grid * grid
+        nn.Linear(c * grid * grid, hidden), nn.ReLU(inplace=True), nn.Dropout(dropout),
+        nn.Linear(hidden, hidden), nn.ReLU(inplace=True), nn.Dropout(dropout))
+
+
 def param_count(model: nn.Module) -> int:
     """Number of trainable weights (batch-norm scales and shifts included, running statistics not)."""
     return sum(p.numel() for p in model.parameters() if p.requires_grad)

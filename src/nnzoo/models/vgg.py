@@ -36,7 +36,7 @@ import torch
 import torch.nn as nn
 
 from .. import config as C
-from .classic import ImageClassifier, check_input, scaled, smallest_side
+from .classic import ImageClassifier, check_input, fc_neck, scaled, smallest_side
 
 
 @dataclass
@@ -117,11 +117,8 @@ class VGG(ImageClassifier):
         self.features = nn.Sequential(OrderedDict(blocks))  # B, 512, H/32, W/32 (H/16 with small_input)
         grid = 1 if cfg.small_input else 7
         hidden = scaled(HIDDEN, cfg.width)
-        # FC-4096 -> ReLU -> dropout -> FC-4096 -> ReLU -> dropout: the vector the last layer reads
-        self.neck = nn.Sequential(
-            nn.AdaptiveAvgPool2d(grid), nn.Flatten(),  # B, 512 * grid * grid
-            nn.Linear(c * grid * grid, hidden), nn.ReLU(inplace=True), nn.Dropout(cfg.dropout),
-            nn.Linear(hidden, hidden), nn.ReLU(inplace=True), nn.Dropout(cfg.dropout))  # B, 4096
+        # FC-4096 -> ReLU -> dropout -> FC-4096 -> ReLU -> dropout: the vector the last layer reads (B, 4096)
+        self.neck = fc_neck(c, grid, hidden, cfg.dropout)
         self.classifier = nn.Linear(hidden, cfg.n_classes)
 
 
