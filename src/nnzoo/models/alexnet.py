@@ -47,15 +47,11 @@ import torch.nn as nn
 
 from .. import config as C
 from ..nn.conv import conv_out
-from .classic import ImageClassifier, check_input, fc_neck, scaled, smallest_side
+from .classic import ImageClassifier, ImageNetKeys, check_input, fc_neck, scaled, smallest_side
 
 
 @dataclass
-class AlexNetConfig:
-    in_shape: tuple = C.shape((3, 224, 224))
-    """Input image shape (C, H, W); ImageNet's 3x224x224 by default."""
-    n_classes: int = C.positive(1000)
-    """Number of output classes."""
+class AlexNetConfig(ImageNetKeys):
     two_tower: bool = False
     """The 2012 paper's two-GPU network (96, 256, 384, 384, 256 kernels; conv2, conv4, conv5 in two groups)
     instead of the one-GPU network (64, 192, 384, 256, 256)."""

@@ -7,6 +7,7 @@ last linear layer: B, n_classes).
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Callable
 
 import torch
@@ -14,7 +15,17 @@ import torch.nn as nn
 import torch.nn.functional as F
 from torch.utils.flop_counter import FlopCounterMode
 
+from .. import config as C
 from .base import Model
+
+
+@dataclass
+class ImageNetKeys:
+    """The keys every classic ImageNet network starts with."""
+    in_shape: tuple = C.shape((3, 224, 224))
+    """Input image shape (C, H, W); ImageNet's 3x224x224 by default."""
+    n_classes: int = C.positive(1000)
+    """Number of output classes."""
 
 
 def scaled(channels: int, width: float, divisor: int = 1) -> int:

@@ -54,15 +54,11 @@ import torch.nn.functional as F
 
 from .. import config as C
 from ..nn.conv import conv_out
-from .classic import ImageClassifier, check_input, scaled, smallest_side
+from .classic import ImageClassifier, ImageNetKeys, check_input, scaled, smallest_side
 
 
 @dataclass
-class GoogLeNetConfig:
-    in_shape: tuple = C.shape((3, 224, 224))
-    """Input image shape (C, H, W); ImageNet's 3x224x224 by default."""
-    n_classes: int = C.positive(1000)
-    """Number of output classes."""
+class GoogLeNetConfig(ImageNetKeys):
     aux_classifiers: bool = False
     """The two auxiliary classifiers on inception 4a and 4d, whose losses (weight 0.3) train the lower layers."""
     small_input: bool = False

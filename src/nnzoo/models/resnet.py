@@ -41,15 +41,11 @@ import torch.nn.functional as F
 
 from .. import config as C
 from ..nn.conv import conv_out
-from .classic import ImageClassifier, check_input, scaled, smallest_side
+from .classic import ImageClassifier, ImageNetKeys, check_input, scaled, smallest_side
 
 
 @dataclass
-class ResNetConfig:
-    in_shape: tuple = C.shape((3, 224, 224))
-    """Input image shape (C, H, W); ImageNet's 3x224x224 by default."""
-    n_classes: int = C.positive(1000)
-    """Number of output classes."""
+class ResNetConfig(ImageNetKeys):
     depth: int = C.choice(18, lambda: STAGES)
     """Layers, as in table 1: 18 or 34 (basic blocks), 50, 101 or 152 (bottleneck blocks)."""
     small_input: bool = False

@@ -36,15 +36,11 @@ import torch
 import torch.nn as nn
 
 from .. import config as C
-from .classic import ImageClassifier, check_input, fc_neck, scaled, smallest_side
+from .classic import ImageClassifier, ImageNetKeys, check_input, fc_neck, scaled, smallest_side
 
 
 @dataclass
-class VGGConfig:
-    in_shape: tuple = C.shape((3, 224, 224))
-    """Input image shape (C, H, W); ImageNet's 3x224x224 by default."""
-    n_classes: int = C.positive(1000)
-    """Number of output classes."""
+class VGGConfig(ImageNetKeys):
     depth: int = C.choice(11, lambda: CONVS)
     """Weight layers, as in table 1: 11 (config A), 13 (B), 16 (D) or 19 (E)."""
     batch_norm: bool = False
