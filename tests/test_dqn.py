@@ -5,6 +5,7 @@ CartPole run that learns, and `nnzoo play`.
 
 Run as a script it is the killed half of the resume test: `python test_dqn.py RUN_DIR KILL_AT THREADS`
 trains the RESUME settings until the checkpoint of step KILL_AT is written, then dies by SIGKILL."""
+import dataclasses
 import json
 import signal
 import subprocess
@@ -175,6 +176,47 @@ def test_epsilon_falls_linearly_then_stays():
     got = [epsilon(t, k) for t in (0, 250, 500, 900)]
     assert got == pytest.approx([1.0, 0.525, 0.05, 0.05])
     assert epsilon(10, DQNConfig(exploration_fraction=0.0, end_e=0.1)) == 0.1
+
+
+def test_while_every_copy_explores_the_network_is_not_asked(monkeypatch):
+    """At epsilon 1 no action is greedy, so act() skips the forward pass (CleanRL's shortcut), and the actions
+    are the explore generator's alone; below 1 the network acts where a copy does not explore."""
+    from nnzoo import registry
+    from nnzoo.config import parse_overrides
+    from nnzoo.data.envs import Envs
+    from nnzoo.models.dqn import DQN
+    from nnzoo.tasks.rl import Task
+    recipe = registry.get_recipe("cartpole-dqn")
+    mcfg, tcfg = registry.resolve(recipe, parse_overrides(["num_envs=2", "train_frequency=256", "hidden=[8]",
+                                                           "start_e=1.0", "end_e=1.0"]))
+    task = Task()
+    data = task.load(tcfg)
+    mcfg = task.adapt(mcfg, data)
+    model = registry.create_model("dqn", mcfg)
+    calls = []
+    real_act = DQN.act
+    monkeypatch.setattr(DQN, "act", lambda self, s: calls.append(1) or real_act(self, s))
+    envs = Envs(data, 2)
+    try:
+        task.begin(envs, data, model, 0)
+        for _ in range(20):
+            task.act(model, envs, data, 0, torch.device("cpu"), 1, 10)
+        assert calls == [] and task.env_steps == 40
+        task.keys = dataclasses.replace(task.keys, start_e=0.5, end_e=0.5)
+        for _ in range(20):
+            task.act(model, envs, data, 0, torch.device("cpu"), 1, 10)
+        assert 0 < len(calls) <= 20
+    finally:
+        envs.close()
+
+
+def test_adam_takes_its_fused_kernel_for_float_weights_on_a_cpu():
+    from nnzoo.train.config import TrainConfig
+    from nnzoo.train.optim import fusable, make_optimizer
+    net = torch.nn.Linear(3, 2)
+    opt = make_optimizer(net.parameters(), TrainConfig(optimizer="adam"))
+    assert opt.param_groups[0]["fused"] is True
+    assert not fusable([torch.zeros(2, dtype=torch.int64)]) and not fusable([])
 
 
 def test_the_progress_bar_shows_the_recent_return_and_epsilon():

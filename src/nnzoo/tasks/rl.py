@@ -370,9 +370,11 @@ class Task(BaseTask):
         """One vector step of every copy, stored in the memory."""
         k, E = self.keys, self.keys.num_envs
         eps = epsilon(self.env_steps, k)
-        greedy = model.act(torch.from_numpy(self.obs).to(device)).cpu()
-        explore = torch.rand(E, generator=self.explore) < eps
-        a = torch.where(explore, torch.randint(0, data.n_actions, (E,), generator=self.explore), greedy).numpy()
+        explore = (torch.rand(E, generator=self.explore) < eps).numpy()
+        a = torch.randint(0, data.n_actions, (E,), generator=self.explore).numpy()
+        if not explore.all():  # the network's forward only where some copy acts greedily (CleanRL's shortcut)
+            greedy = model.act(torch.from_numpy(self.obs).to(device)).cpu().numpy()
+            a = np.where(explore, a, greedy)
         st = envs.step(a)
         self.memory.record(a, np.sign(st.reward) if k.clip_rewards else st.reward, st.terminated)
         everyone = np.arange(E)
