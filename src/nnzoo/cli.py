@@ -262,6 +262,24 @@ def cmd_play(args) -> int:
     return 0
 
 
+def cmd_caption(args) -> int:
+    if args.beam < 1:
+        raise UserError(f"--beam must be 1 (greedy decoding) or more, got {args.beam}; e.g. --beam 3")
+    if not 1 <= args.top <= args.beam:
+        raise UserError(f"--top {args.top}: a beam of {args.beam} gives 1 to {args.beam} captions; ask for fewer, "
+                        f"or widen the beam (--beam {max(args.top, 1)})")
+    doc, task, mcfg, model = _run_for("caption", args.run_dir)
+    out = task.caption(model, mcfg, doc, args.input, beam=args.beam, top=args.top)
+    if args.json:
+        print(json.dumps(out))
+        return 0
+    for note in out["notes"]:
+        print(f"nnzoo: {note}", file=sys.stderr)
+    for k, c in enumerate(out["captions"], 1):
+        print(f"{k}) {c['caption']} (logprob: {c['logprob']:.2f})")
+    return 0
+
+
 def cmd_experiment(args) -> int:
     from . import runs
     from .experiments.catalog import get_experiment
@@ -304,7 +322,7 @@ def cmd_data(args) -> int:
     if args.action == "list":
         names = (list(data.IMAGE_DATASETS) + list(data.TEXT_DATASETS) + list(data.SENTENCE_DATASETS)
                  + list(data.PAIR_DATASETS) + list(data.WORD_DATASETS) + list(data.QA_DATASETS)
-                 + list(data.GO_DATASETS))
+                 + list(data.GO_DATASETS) + list(data.CAPTION_DATASETS))
         for n in names:
             state = ("installed" if data.is_installed(n)
                      else f"generated on first use, or all at once: nnzoo data install {n}"
@@ -458,6 +476,19 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--json", action="store_true", help="print one JSON object: returns, lengths, mean, GIF path")
     s.set_defaults(func=cmd_play)
 
+    s = sub.add_parser("caption", help="describe an image (an S2VT run: a clip) in words, each caption with its "
+                                       "log-probability")
+    s.add_argument("run_dir", help="a run of digit-scenes-caption or emoji-caption (an image), or of "
+                                   "moving-digits-s2vt / moving-digits-meanpool (a clip)")
+    s.add_argument("input", help="an image file (PNG, JPEG, GIF; a square of another size is resized); for a clip "
+                                 "a folder of its frame images, in the order of their names, or an animated GIF")
+    s.add_argument("--beam", type=int, default=3, help="beam width (1: greedy decoding; default 3, Show and Tell's)")
+    s.add_argument("--top", type=int, default=3, help="how many captions to print, best first (at most --beam; "
+                                                      "default 3)")
+    s.add_argument("--json", action="store_true", help="print one JSON object: the captions with their "
+                                                       "log-probabilities and what was converted")
+    s.set_defaults(func=cmd_caption)
+
     s = sub.add_parser("vectors", help="export a word2vec run's vectors in word2vec's text or binary format")
     s.add_argument("run_dir", help="a run of english-word2vec-sg or english-word2vec-cbow")
     s.add_argument("file", help="the file to write (gensim's KeyedVectors.load_word2vec_format reads it)")
@@ -488,7 +519,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("action", choices=["list", "install"])
     s.add_argument("name", nargs="?",
                    help="data set to install (mnist, fashion-mnist, digits, shakespeare, pycode, rt-sentences, "
-                        "bible-en-es)")
+                        "bible-en-es, emoji, ...; see nnzoo data list)")
     s.set_defaults(func=cmd_data)
     return p
 

@@ -65,6 +65,8 @@ TASKS = {
     "algorithmic": "nnzoo.tasks.algorithmic",
     "rl": "nnzoo.tasks.rl",
     "go": "nnzoo.tasks.go",
+    "caption": "nnzoo.tasks.caption",
+    "video": "nnzoo.tasks.video",
 }
 
 # family modules under `recipes/`, each a `RECIPES = [Recipe(...), ...]` list; this order is `nnzoo list`'s
@@ -84,6 +86,7 @@ RECIPE_MODULES = (
     "nnzoo.recipes.algorithmic",
     "nnzoo.recipes.rl",
     "nnzoo.recipes.go",
+    "nnzoo.recipes.caption",
 )
 
 

@@ -22,7 +22,7 @@ default here, so the loop and the CLI call it without asking whether it exists. 
   after_epoch(model, data, run_dir, epoch, device)          pictures only (main process; it must not change
                                                             the model or the stream)
   test_report(model, data, device) -> (figures, arrays)     eval.json's figures and artifacts.npz's arrays
-  predict / sample / translate / analogy / neighbours / vectors / answer / play
+  predict / sample / translate / analogy / neighbours / vectors / answer / play / caption
                                 the user-facing verbs; a task lists those it answers in `verbs`
 
 `SetTask` below is the common case: a finite training set of indexable examples, shuffled by (seed, epoch).
@@ -49,6 +49,8 @@ REFUSALS = {
     "vectors": ("which has no word vectors", "export a run of english-word2vec-sg or english-word2vec-cbow"),
     "answer": ("which answers no questions about stories", "ask a run of babi-memn2n or babi-entnet"),
     "play": ("which acts in no environment", "play with a run of cartpole-dqn or breakout-dqn"),
+    "caption": ("which writes no captions", "caption an image with a run of digit-scenes-caption or emoji-caption, "
+                                            "a clip with a run of moving-digits-s2vt"),
 }
 VERBS = tuple(REFUSALS)
 
@@ -198,6 +200,11 @@ class Task(ABC):
         """`episodes` episodes of the agent acting (episode k from a seed of (seed, k)): their returns and
         lengths, and with `gif` an animated GIF of the first written there."""
         self._unanswered("play", "this run", doc)
+
+    def caption(self, model, mcfg, doc: dict, path: str, beam: int = 3, top: int = 3) -> dict:
+        """The `top` captions of an image file (a clip: a folder of frames or an animated GIF) by beam search
+        of width `beam`, best first, each with its log-probability."""
+        self._unanswered("caption", "this run", doc)
 
 
 class SetTask(Task):
