@@ -139,18 +139,25 @@ def test_caption_of_an_image_best_first(scenes, nnzoo_cli, tmp_path):
     png = save_png(frames_of(scenes), tmp_path / "scene.png")
     code, out, err = nnzoo_cli("caption", scenes, png, "--top", "3")
     assert code == 0, err
-    found = captions_printed(out, 3)
+    captions_printed(out, 3)
     code, out, _ = nnzoo_cli("caption", scenes, png, "--beam", "4", "--top", "2", "--json")
     res = json.loads(out)
     assert res["decoding"] == "beam 4" and len(res["captions"]) == 2 and res["notes"] == []
     code, out, _ = nnzoo_cli("caption", scenes, png, "--beam", "1", "--top", "1")
     assert code == 0 and len(captions_printed(out, 1)) == 1
-    # twice the size, in faintly blue RGB: resized and converted, said on stderr, the same best caption
+    # twice the size, in faintly blue RGB: resized and converted, said on stderr
     g = np.asarray(Image.open(png).resize((128, 128), Image.Resampling.NEAREST)).astype(np.int16)
     Image.fromarray(np.stack([g, g, np.clip(g + 2, 0, 255)], -1).astype(np.uint8)).save(tmp_path / "big.png")
     code, out, err = nnzoo_cli("caption", scenes, tmp_path / "big.png")
     assert code == 0 and "resized from 128x128 to 64x64" in err and "converted to grey" in err
-    assert captions_printed(out, 3)[0][0] == found[0][0]
+    captions_printed(out, 3)
+    # what the model reads: close to the original image (resampling moves edge pixels; an untrained model's
+    # captions are near-ties, so its words are not compared)
+    from nnzoo.runs import load_run
+    from nnzoo.tasks.caption import read_input
+    mcfg = load_run(scenes)[1]
+    (x, _), (x_big, notes) = read_input(png, mcfg), read_input(tmp_path / "big.png", mcfg)
+    assert x.shape == x_big.shape and (x - x_big).abs().mean() < 0.01 and notes
 
 
 def test_bad_image_inputs_are_one_line(scenes, nnzoo_cli, tmp_path):

@@ -124,6 +124,31 @@ def test_the_image_is_the_lstms_first_input_and_padding_is_ignored(float64):
     assert model.log_prob(x, tokens)[i].item() == pytest.approx(manual.item(), abs=1e-12)
 
 
+def test_image_state_starts_the_lstm_from_the_image_and_scores_stay_exact(float64):
+    """image_state: h_0 = tanh(W_h v), c_0 = W_c v for every layer, handed to the LSTM with the image as its first
+    input; beam and greedy scores are still log_prob of their captions; the paper's model starts at zero."""
+    model, batch = build("captioner", 30, image_state=True, layers=2)
+    x, tokens = batch["x"], batch["tokens"]
+    B, H = x.size(0), model.cfg.hidden
+    v = model.embed_image(x)
+    h0, c0 = model.initial_state(v)
+    assert h0.shape == c0.shape == (2, B, H) and h0.abs().max() < 1
+    assert torch.allclose(h0[1], torch.tanh(model.init_h(v))[:, H:], rtol=0, atol=1e-12)
+    seen = []
+    hook = model.decoder.register_forward_pre_hook(lambda mod, args: seen.append(args))
+    try:
+        model.word_logits(x, tokens)
+    finally:
+        hook.remove()
+    assert torch.equal(seen[0][1][0], h0) and torch.equal(seen[0][1][1], c0)
+    beams = model.beam_search(x, beam=3, top=3)
+    captions = [w for b in beams for w, _ in b]
+    scores = torch.tensor([s for b in beams for _, s in b])
+    assert torch.allclose(model.log_prob(repeat_rows(x, [3] * B), encode_captions(captions)), scores, rtol=0,
+                          atol=1e-9)
+    assert build("captioner")[0].initial_state(v) is None
+
+
 def test_freeze_encoder_trains_the_decoder_only(float64):
     torch.manual_seed(0)
     cfg = dataclasses.replace(cap.tiny(), freeze_encoder=True)

@@ -21,7 +21,8 @@ from matplotlib.patches import Rectangle
 from matplotlib.ticker import MaxNLocator, PercentFormatter
 
 __all__ = ["learning_curves", "confusion_matrix", "misclassified", "sentences", "filters", "feature_maps",
-           "attention_maps", "story_attention", "image_grids", "code_table", "class_shares", "plot_run", "PLOT_FILES"]
+           "attention_maps", "story_attention", "image_grids", "code_table", "class_shares", "captions", "clip_labels",
+           "plot_run", "PLOT_FILES", "SEQUENCE_PLOT_FILES"]
 
 WIDTH_IN = 9.0  # at DPI 100: 900 px wide
 DPI = 100
@@ -665,6 +666,175 @@ def story_attention(run_dir, out_png=None) -> Path | None:
     return cv.save(_out(run_dir, out_png, "story_attention.png"))
 
 
+# ---------------------------------------------------------------------------------- captions and clips
+RIGHT, WRONG = "#1a7f37", "#b22222"
+CAPTION_STRIDE = 4
+"""A clip is drawn as every 4th frame (0, 4, 8, ... of 20): enough to see each digit move and bounce."""
+LABEL_FRAMES = 24
+"""At most this many frames of a clip in the per-frame labels strip (a longer clip shows every k-th)."""
+CHAR_IN = 0.06
+"""Width of a character of the captions' 8.5 pt text, in inches (DejaVu Sans bold, a little wide for plain)."""
+ARROWS = {"up": "↑", "down": "↓", "left": "←", "right": "→"}
+"""Direction labels drawn as arrows, so twenty of them fit under twenty frames; other labels as their names."""
+
+
+def _frames(x: np.ndarray) -> np.ndarray:
+    """Images (N, C, H, W) or clips (N, T, C, H, W) -> clips (N, T, C, H, W) (an image is a clip of one)."""
+    x = np.nan_to_num(np.asarray(x, dtype=np.float32))
+    return x[:, None] if x.ndim == 4 else x
+
+
+def captions(run_dir, out_png=None) -> Path | None:
+    """A captioning run's test images (or clips, as a strip of every CAPTION_STRIDE-th frame), each with its
+    true caption and the beam's top captions and log-probabilities, as the lecture's slides print Show and
+    Tell's: the right ones (the best caption is a true one) first, then the wrong ones."""
+    run_dir = Path(run_dir)
+    art = _load_artifacts(run_dir)
+    keys = ("caption_inputs", "caption_top", "caption_logprobs", "caption_truth", "caption_right")
+    if any(art.get(k) is None for k in keys):
+        return None
+    x, top, logp, truth, right = (art[k] for k in keys)
+    if x.ndim not in (4, 5):
+        raise ValueError(f"caption_inputs is {x.shape}, not N x C x H x W images or N x T x C x H x W clips")
+    n = len(x)
+    if n == 0:
+        return None
+    if top.ndim != 2 or len(top) != n or np.shape(logp) != top.shape or np.shape(truth) != (n,) \
+            or np.shape(right) != (n,):
+        raise ValueError(f"caption_top {top.shape}, caption_logprobs {np.shape(logp)}, caption_truth "
+                         f"{np.shape(truth)} and caption_right {np.shape(right)} do not match {n} inputs")
+    clips = x.ndim == 5
+    x = _frames(x)
+    shown = np.arange(0, x.shape[1], CAPTION_STRIDE) if clips else np.arange(1)
+    index = art.get("caption_index")
+    index = index if index is not None and np.shape(index) == (n,) else np.arange(n)
+    blocks = []  # (ok, row of the arrays, [text lines as (words, what follows them)])
+    for i in np.argsort(~right.astype(bool), kind="stable"):  # the right ones first, each kind in test order
+        # a beam that found fewer captions pads its row with "" at log-probability NaN
+        lines = [(f"{k + 1}) {c or '(no words)'}", f"  (logprob: {float(lp):.2f})")
+                 for k, (c, lp) in enumerate(zip(top[i], logp[i])) if math.isfinite(float(lp))]
+        blocks.append((bool(right[i]), int(i), [(f"#{int(index[i])}  true: {truth[i]}", ""), *lines]))
+
+    margin, col_gap, gap, line_h, head_h, top_h = 0.15, 0.3, 0.18, 0.19, 0.32, 0.6
+    cell = 0.8 if clips else 0.95
+    frame_gap = 0.04
+    label_h = 0.16 if clips else 0.0  # the frame numbers under a strip
+    strip_w = len(shown) * cell + (len(shown) - 1) * frame_gap
+
+    def room(ncols: int) -> int:
+        """Characters a line may have beside its picture in a column of `ncols`."""
+        return int(((WIDTH_IN - 2 * margin - (ncols - 1) * col_gap) / ncols - strip_w - 0.15) / CHAR_IN)
+
+    longest = max(len(a) + len(b) for _, _, lines in blocks for a, b in lines)
+    ncols = 2 if not clips and longest <= room(2) else 1  # two columns while every line fits in one
+    col_w = (WIDTH_IN - 2 * margin - (ncols - 1) * col_gap) / ncols
+    chars = room(ncols)
+
+    def fit(words: str, tail: str) -> str:
+        """The line, its words cut short (never the log-probability) when it is longer than the room."""
+        cut = max(8, chars - len(tail) - 4)
+        return (words if len(words) + len(tail) <= chars else words[:cut].rstrip() + " ...") + tail
+
+    block_h = max(cell * x.shape[-2] / x.shape[-1] + label_h, line_h * max(len(b[2]) for b in blocks)) + gap
+    kinds = [ok for ok in (True, False) if any(b[0] == ok for b in blocks)]
+    rows = {ok: math.ceil(sum(b[0] == ok for b in blocks) / ncols) for ok in kinds}
+    cv = _Canvas(top_h + sum(head_h + rows[ok] * block_h for ok in kinds) + 0.1)
+    y = top_h
+    for ok in kinds:
+        mine = [b for b in blocks if b[0] == ok]
+        what = "the best caption is a true one" if ok else "the best caption is none of the true ones"
+        cv.text(margin, y + head_h / 2, f"{'Right' if ok else 'Wrong'} ({len(mine)}): {what}", fontsize=10,
+                fontweight="bold", va="center", color=RIGHT if ok else WRONG)
+        y += head_h
+        for j, (_, i, lines) in enumerate(mine):
+            r, c = divmod(j, ncols)
+            x0, y0 = margin + c * (col_w + col_gap), y + r * block_h
+            clip = x[i]
+            h = cell * clip.shape[-2] / clip.shape[-1]
+            for k, t in enumerate(shown):
+                arr, kw = _display(np.clip(clip[t], 0, 1))
+                cv.image(arr, x0 + k * (cell + frame_gap), y0, cell, h, **kw)
+                if clips:
+                    cv.text(x0 + k * (cell + frame_gap) + cell / 2, y0 + h + 0.02, f"t={t}", ha="center", va="top",
+                            fontsize=7, color="0.4")
+            tx = x0 + strip_w + 0.15
+            cv.text(tx, y0, fit(*lines[0]), fontsize=8.5, fontweight="bold", va="top", color=RIGHT if ok else WRONG)
+            for k, line in enumerate(lines[1:], 1):
+                cv.text(tx, y0 + k * line_h, fit(*line), fontsize=8.5, va="top")
+        y += rows[ok] * block_h
+    what = f"clips (every {CAPTION_STRIDE}th frame)" if clips else "images"
+    cv.title(f"Test {what} with the beam's top {top.shape[1]} captions and their log-probabilities", size=11)
+    return cv.save(_out(run_dir, out_png, "captions.png"))
+
+
+def clip_labels(run_dir, out_png=None) -> Path | None:
+    """A video classifier's test clips frame by frame, with the true label of every frame and the model's
+    beneath it: red where wrong; yellow where a bounce has turned the motion against the clip's first
+    direction (the frames tasks/video.py's bounced-frame accuracy counts). A many-to-one model's one answer
+    per clip shows under every frame."""
+    run_dir = Path(run_dir)
+    art = _load_artifacts(run_dir)
+    x, true, pred = (art.get(k) for k in ("clip_inputs", "clip_frame_true", "clip_frame_pred"))
+    if x is None or true is None or pred is None:
+        return None
+    if x.ndim not in (4, 5):
+        raise ValueError(f"clip_inputs is {x.shape}, not N x T x C x H x W clips")
+    if len(x) == 0:
+        return None
+    x = x[:, :, None] if x.ndim == 4 else x  # N, T, H, W: grey frames
+    n, T = x.shape[:2]
+    if np.shape(true) != (n, T) or np.shape(pred) != (n, T):
+        raise ValueError(f"clip_frame_true {np.shape(true)} and clip_frame_pred {np.shape(pred)} are not "
+                         f"{n} clips x {T} frames")
+    true, pred = true.astype(np.int64), pred.astype(np.int64)
+    names = _classes(art, int(max(true.max(), pred.max())) + 1)
+    clip_true, clip_pred = art.get("clip_true"), art.get("clip_pred")
+    whole = clip_true is not None and clip_pred is not None and np.shape(clip_true) == np.shape(clip_pred) == (n,)
+    shown = np.arange(0, T, math.ceil(T / LABEL_FRAMES))
+
+    def name_of(c: int) -> str:
+        return names[c] if 0 <= c < len(names) else str(c)
+
+    def mark(c: int) -> str:
+        return ARROWS.get(name_of(c), name_of(c))
+
+    margin, label_w, gap, head_h, row_h, block_gap, top_h = 0.12, 0.62, 0.03, 0.26, 0.2, 0.16, 0.7
+    cell = (WIDTH_IN - 2 * margin - label_w - gap * (len(shown) - 1)) / len(shown)
+    h = cell * x.shape[-2] / x.shape[-1]
+    block_h = head_h + h + 2 * row_h + block_gap
+    cv = _Canvas(top_h + n * block_h + 0.3)
+    arrows = any(name in ARROWS for name in names)
+    small = 11 if arrows else 6
+    for i in range(n):
+        y = top_h + i * block_h
+        hits = int((true[i] == pred[i]).sum())
+        head = f"test clip {i}: {hits} of {T} frames right"
+        if whole:
+            ok = int(clip_true[i]) == int(clip_pred[i])
+            head += f" · clip label {name_of(int(clip_true[i]))}, the model's {name_of(int(clip_pred[i]))}"
+        else:
+            ok = hits == T
+        cv.text(margin, y + head_h / 2, head, fontsize=9, fontweight="bold", va="center", color=RIGHT if ok else WRONG)
+        cv.text(margin, y + head_h + h + row_h / 2, "true", fontsize=8, va="center")
+        cv.text(margin, y + head_h + h + 1.5 * row_h, "model", fontsize=8, va="center")
+        for k, t in enumerate(shown):
+            x0 = margin + label_w + k * (cell + gap)
+            arr, kw = _display(np.clip(np.nan_to_num(x[i, t].astype(np.float32)), 0, 1))
+            cv.image(arr, x0, y + head_h, cell, h, **kw)
+            ty = y + head_h + h
+            if true[i, t] != true[i, 0]:  # after a bounce
+                cv.ax.add_patch(Rectangle((x0, ty + 0.01), cell, 2 * row_h - 0.02, color="#fff1b8", lw=0))
+            cv.text(x0 + cell / 2, ty + row_h / 2, mark(int(true[i, t])), ha="center", va="center", fontsize=small)
+            wrong = pred[i, t] != true[i, t]
+            cv.text(x0 + cell / 2, ty + 1.5 * row_h, mark(int(pred[i, t])), ha="center", va="center", fontsize=small,
+                    color=WRONG if wrong else RIGHT, fontweight="bold" if wrong else "normal")
+    legend = "  ".join(f"{ARROWS[s]} {s}" for s in names if s in ARROWS)
+    every = f"every {shown[1] - shown[0]}th frame, " if len(shown) > 1 and shown[1] > 1 else ""
+    cv.title(f"Test clips, {every}each frame's label: the true one and the model's\nred: wrong · yellow: moving "
+             "against the clip's first direction" + (f" · {legend}" if legend else ""), size=10)
+    return cv.save(_out(run_dir, out_png, "clip_labels.png"))
+
+
 # ------------------------------------------------------------------------------------------ image grids
 def image_grids(run_dir) -> list[Path]:
     """One PNG per `grid:NAME` array in artifacts.npz: rows x columns of images (R, N, C, H, W), each row
@@ -740,6 +910,13 @@ PLOT_FILES = {
     "codes.png": code_table,
     "class_shares.png": class_shares,
 }
+SEQUENCE_PLOT_FILES = {
+    "captions.png": captions,
+    "clip_labels.png": clip_labels,
+}
+"""The pictures of captioning and video runs (tasks/caption.py, tasks/video.py), drawn by plot_run as PLOT_FILES
+are; kept apart from PLOT_FILES, the figures one classifier's run folder can hold all of at once (a video
+classifier's run has its confusion.png from there and clip_labels.png from here)."""
 
 
 def plot_run(run_dir) -> list[Path]:
@@ -750,7 +927,7 @@ def plot_run(run_dir) -> list[Path]:
     """
     run_dir = Path(run_dir)
     written = []
-    for fname, fn in PLOT_FILES.items():
+    for fname, fn in {**PLOT_FILES, **SEQUENCE_PLOT_FILES}.items():
         try:
             path = fn(run_dir, run_dir / fname)
         except Exception as exc:  # noqa: BLE001 -- a broken figure must not sink the report
