@@ -14,8 +14,9 @@ and the return at equal steps.
 
 CleanRL's settings (dqn.py's defaults): a 120-84 MLP, Adam lr 2.5e-4, batch 128, memory 10,000, gamma 0.99,
 target network every 500 steps, epsilon 1 -> 0.05 over half the run, learning from step 10,000, one update every
-10 steps, the squared TD error, no gradient clipping, one environment. nnzoo runs `nnzoo train cartpole-dqn`
-with those keys (one epoch, so that one evaluation at the end is the only pause; its
+10 steps, the squared TD error, no gradient clipping. The one difference: nnzoo steps `--num-envs` CartPole
+copies together (10 by default: one forward pass picks 10 actions; still one update per 10 environment
+steps), where CleanRL's dqn.py steps one. nnzoo runs `nnzoo train cartpole-dqn` with those keys (one epoch, so that one evaluation at the end is the only pause; its
 `env_steps_per_second` leaves the evaluation out, as CleanRL's `SPS` has no evaluation in it).
 
 Return at equal steps: both sides' mean over their last 100 training episodes (epsilon-greedy at 0.05, the
@@ -38,8 +39,8 @@ ROOT = Path(__file__).resolve().parents[1]
 CLEANRL_KEYS = dict(hidden="[120,84]", lr="2.5e-4", batch_size="128", buffer_size="10000", gamma="0.99",
                     target_update="500", start_e="1.0", end_e="0.05", exploration_fraction="0.5",
                     learning_starts="10000", train_frequency="10", gradient_steps="1", huber="false",
-                    double="false", grad_clip="0", schedule="constant", num_envs="1")
-"""nnzoo's keys for CleanRL dqn.py's defaults."""
+                    double="false", grad_clip="0", schedule="constant")
+"""nnzoo's keys for CleanRL dqn.py's defaults (num_envs comes from --num-envs)."""
 
 
 def env_for(threads: int) -> dict:
@@ -64,10 +65,10 @@ def run_cleanrl(folder: Path, python: str, steps: int, seed: int, threads: int) 
             "episodes": len(returns), "wall_s": round(wall, 1)}
 
 
-def run_nnzoo(steps: int, seed: int, threads: int) -> dict:
+def run_nnzoo(steps: int, seed: int, threads: int, num_envs: int) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         run = Path(tmp) / "run"
-        keys = [f"{k}={v}" for k, v in CLEANRL_KEYS.items()]
+        keys = [f"{k}={v}" for k, v in CLEANRL_KEYS.items()] + [f"num_envs={num_envs}"]
         t0 = time.time()
         out = subprocess.run([sys.executable, "-m", "nnzoo", "train", "cartpole-dqn", f"seed={seed}",
                               f"total_steps={steps}", "epochs=1", "eval_episodes=10", "test_episodes=100",
@@ -94,6 +95,9 @@ def main() -> None:
     p.add_argument("--steps", type=int, default=500_000, help="environment steps per run (dqn.py's default)")
     p.add_argument("--seeds", type=int, nargs="+", default=[0])
     p.add_argument("--threads", type=int, default=1, help="torch threads for each side")
+    p.add_argument("--num-envs", type=int, default=10,
+                   help="CartPole copies nnzoo steps together (a divisor of train_frequency 10, so the updates "
+                        "per environment step stay CleanRL's; 1 steps one at a time as CleanRL does)")
     p.add_argument("--json", type=Path, help="write the results here")
     a = p.parse_args()
     if not (a.cleanrl / "cleanrl" / "dqn.py").exists():
@@ -103,11 +107,11 @@ def main() -> None:
     for seed in a.seeds:
         theirs = run_cleanrl(a.cleanrl, a.python, a.steps, seed, a.threads)
         print(f"seed {seed} CleanRL: {theirs}", flush=True)
-        ours = run_nnzoo(a.steps, seed, a.threads)
+        ours = run_nnzoo(a.steps, seed, a.threads, a.num_envs)
         print(f"seed {seed} nnzoo:   {ours}", flush=True)
         rows.append({"seed": seed, "cleanrl": theirs, "nnzoo": ours,
                      "sps_ratio": ours["env_steps_per_second"] / theirs["env_steps_per_second"]})
-    summary = {"steps": a.steps, "threads": a.threads,
+    summary = {"steps": a.steps, "threads": a.threads, "nnzoo_num_envs": a.num_envs,
                "machine": f"{os.cpu_count()} cores, {platform.processor() or platform.machine()}, "
                           f"torch {torch.__version__}",
                "runs": rows, "sps_ratio_mean": sum(r["sps_ratio"] for r in rows) / len(rows)}
