@@ -8,6 +8,7 @@ from __future__ import annotations
 import dataclasses
 
 import gzip
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -190,8 +191,12 @@ def load_npz(path: str | Path, val_size=0.1, seed=0) -> ImageSplits:
 MAX_IMAGE_PIXELS = 4096 * 4096
 
 
-def read_image(path: str | Path, channels: int = 1) -> torch.Tensor:
-    """One image file -> float32 (C, H, W) in [0, 1]."""
+@contextmanager
+def open_image_checked(path: str | Path, error: type[Exception] = DataError,
+                       fix: str = "give an image of the size the model was trained on"):
+    """Open one image file for reading, its header checked first: yields the PIL image. An image claiming more
+    than MAX_IMAGE_PIXELS, or a file PIL cannot read, raises `error` with one line ending in `fix`; so does any
+    of PIL's decoding errors raised while the caller reads the image inside the `with`."""
     import struct
     import warnings
     import zlib
@@ -204,16 +209,21 @@ def read_image(path: str | Path, channels: int = 1) -> torch.Tensor:
             with Image.open(path) as im:  # reads the header only
                 w, h = im.size
                 if w * h > MAX_IMAGE_PIXELS:
-                    raise DataError(f"image {path} claims {w}x{h} pixels, more than nnzoo reads "
-                                    f"({MAX_IMAGE_PIXELS:,} pixels); give an image of the size the model was trained on")
-                im = im.convert("L" if channels == 1 else "RGB")
-                a = np.asarray(im, dtype=np.uint8)
+                    raise error(f"image {path} claims {w}x{h} pixels, more than nnzoo reads "
+                                f"({MAX_IMAGE_PIXELS:,} pixels); {fix}")
+                yield im
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as e:
-        raise DataError(f"image {path} claims more pixels than nnzoo reads ({MAX_IMAGE_PIXELS:,} pixels): "
-                        f"{str(e).rstrip('.')}; give an image of the size the model was trained on") from None
+        raise error(f"image {path} claims more pixels than nnzoo reads ({MAX_IMAGE_PIXELS:,} pixels): "
+                    f"{str(e).rstrip('.')}; {fix}") from None
     except (OSError, UnidentifiedImageError, SyntaxError, ValueError, EOFError, struct.error, zlib.error) as e:
         # PIL reports a damaged file by any of these, depending on the format and where the damage is
-        raise DataError(f"cannot read image {path}: {e}") from None
+        raise error(f"cannot read image {path} ({type(e).__name__}: {e}); {fix}") from None
+
+
+def read_image(path: str | Path, channels: int = 1) -> torch.Tensor:
+    """One image file -> float32 (C, H, W) in [0, 1]."""
+    with open_image_checked(path) as im:
+        a = np.asarray(im.convert("L" if channels == 1 else "RGB"), dtype=np.uint8)
     return _to_images(a[None])[0]
 
 

@@ -29,9 +29,6 @@ from __future__ import annotations
 import dataclasses
 import math
 import re
-import struct
-import warnings
-import zlib
 from pathlib import Path
 
 import numpy as np
@@ -39,7 +36,7 @@ import torch
 
 from ..data.captions import CAPTION_DATASETS, DIRECTIONS, OPPOSITE, CaptionSet, digit_scenes, load_emoji, moving_digits
 from ..data.translation import PAD
-from ..data.vision import IMAGE_SUFFIXES, MAX_IMAGE_PIXELS, load_mnist
+from ..data.vision import IMAGE_SUFFIXES, load_mnist, open_image_checked
 from ..errors import UserError
 from ..train.device import autocast
 from .base import SetTask
@@ -248,26 +245,10 @@ def _open_frames(path: Path, channels: int, side: int, notes: list[str], limit: 
                  name: str | None = None) -> list[torch.Tensor]:
     """Every frame of one image file (an animated GIF has several; at most `limit` are converted, the rest only
     counted) -> (C, S, S) each; a file PIL cannot read is one line. `name`: what the notes call it."""
-    from PIL import Image, ImageSequence, UnidentifiedImageError
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(path) as im:  # reads the header only
-                w, h = im.size
-                if w * h > MAX_IMAGE_PIXELS:
-                    raise UserError(f"{path} claims {w}x{h} pixels, more than nnzoo reads ({MAX_IMAGE_PIXELS:,}); "
-                                    f"give a {side}x{side} image")
-                frames = []
-                for k, frame in enumerate(ImageSequence.Iterator(im)):
-                    frames.append(_picture(frame.copy(), channels, side, name or path.name, notes) if k < limit
-                                  else None)
-                return frames
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-        raise UserError(f"{path} claims more pixels than nnzoo reads ({MAX_IMAGE_PIXELS:,}); give a {side}x{side} "
-                        "image") from None
-    except (OSError, UnidentifiedImageError, SyntaxError, ValueError, EOFError, struct.error, zlib.error) as e:
-        raise UserError(f"cannot read {path} as an image ({type(e).__name__}: {e}); give a PNG, JPEG or GIF file")\
-            from None
+    from PIL import ImageSequence
+    with open_image_checked(path, UserError, f"give a PNG, JPEG or GIF file of {side}x{side} pixels") as im:
+        return [_picture(frame.copy(), channels, side, name or path.name, notes) if k < limit else None
+                for k, frame in enumerate(ImageSequence.Iterator(im))]
 
 
 def read_input(path: str, mcfg) -> tuple[torch.Tensor, list[str]]:
