@@ -14,6 +14,7 @@ import json
 import random
 import shutil
 import tarfile
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -244,3 +245,29 @@ def make(root: Path, real_mnist: Path | None = None) -> dict:
     from nnzoo.data import go, store
     go.write_random_set(root / "go" / f"gnugo-level{store.GO_LEVEL}")
     return about
+
+
+@contextmanager
+def data_folder(root: Path, *writers):
+    """NNZOO_DATA pointed at `root` inside the `with`, holding stand-in MNIST (the installed digits' first ones
+    when there are some, found before NNZOO_DATA moves) and whatever each of `writers` (write_emoji, ...) adds."""
+    import pytest
+    from nnzoo.data.store import is_installed, mnist_dir
+    real = mnist_dir() if is_installed("mnist") else None
+    write_mnist(root, real)
+    for write in writers:
+        write(root)
+    mp = pytest.MonkeyPatch()
+    mp.setenv("NNZOO_DATA", str(root))
+    try:
+        yield root
+    finally:
+        mp.undo()
+
+
+def train_run(tmp_path_factory, name: str, *overrides: str) -> Path:
+    """`nnzoo train NAME --quiet OVERRIDES` into a fresh folder, in-process; asserts it succeeded."""
+    from nnzoo.cli import main
+    out = tmp_path_factory.mktemp("runs") / name
+    assert main(["train", name, "--out", str(out), "--quiet", *overrides]) == 0
+    return out

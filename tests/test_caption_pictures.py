@@ -123,21 +123,11 @@ def test_missing_arrays_draw_nothing_and_malformed_ones_are_named(tmp_path):
 @pytest.fixture(scope="module")
 def data_root(tmp_path_factory):
     """Stand-in MNIST only, under a fresh NNZOO_DATA (the encoder's MNIST judge is trained there on first use)."""
-    from nnzoo.data.store import is_installed, mnist_dir
-    real = mnist_dir() if is_installed("mnist") else None  # read before NNZOO_DATA moves
-    root = tmp_path_factory.mktemp("caption-pictures-data")
-    standin.write_mnist(root, real)
-    mp = pytest.MonkeyPatch()
-    mp.setenv("NNZOO_DATA", str(root))
-    yield root
-    mp.undo()
+    with standin.data_folder(tmp_path_factory.mktemp("caption-pictures-data")) as root:
+        yield root
 
 
-def train(tmp_path_factory, name, *overrides):
-    from nnzoo.cli import main
-    out = tmp_path_factory.mktemp("runs") / name
-    assert main(["train", name, "--out", str(out), "--quiet", *overrides]) == 0
-    return out
+train = standin.train_run
 
 
 def test_caption_runs_write_their_pictures(data_root, tmp_path_factory):

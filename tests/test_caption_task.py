@@ -24,22 +24,11 @@ TINY_CLIPS = ["channels=[16,32]", "features=32", "hidden=32", "batch_size=16", "
 @pytest.fixture(scope="module")
 def data_root(tmp_path_factory):
     """Stand-in MNIST and emoji only, under a fresh NNZOO_DATA (the judge is trained there on first use)."""
-    from nnzoo.data.store import is_installed, mnist_dir
-    real = mnist_dir() if is_installed("mnist") else None  # read before NNZOO_DATA moves
-    root = tmp_path_factory.mktemp("caption-data")
-    standin.write_mnist(root, real)
-    standin.write_emoji(root)
-    mp = pytest.MonkeyPatch()
-    mp.setenv("NNZOO_DATA", str(root))
-    yield root
-    mp.undo()
+    with standin.data_folder(tmp_path_factory.mktemp("caption-data"), standin.write_emoji) as root:
+        yield root
 
 
-def train(tmp_path_factory, name, *overrides):
-    from nnzoo.cli import main
-    out = tmp_path_factory.mktemp("runs") / name
-    assert main(["train", name, "--out", str(out), "--quiet", *overrides]) == 0
-    return out
+train = standin.train_run
 
 
 @pytest.fixture(scope="module")

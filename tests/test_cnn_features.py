@@ -55,16 +55,11 @@ def test_metric_choice_and_knn():
 def mnist_run(tmp_path_factory):
     """A tiny mnist-cnn run on stand-in MNIST, in a data folder of its own (no judge, no Fashion-MNIST)."""
     from nnzoo.cli import main
-    from nnzoo.data.store import is_installed, mnist_dir
-    real = mnist_dir() if is_installed("mnist") else None
     root = tmp_path_factory.mktemp("cnn-features")
-    standin.write_mnist(root / "data", real)
-    mp = pytest.MonkeyPatch()
-    mp.setenv("NNZOO_DATA", str(root / "data"))
-    run = root / "run"
-    assert main(["train", "mnist-cnn", "--out", str(run), "--quiet", "epochs=1", *TINY_CNN]) == 0
-    yield run
-    mp.undo()
+    with standin.data_folder(root / "data"):
+        run = root / "run"
+        assert main(["train", "mnist-cnn", "--out", str(run), "--quiet", "epochs=1", *TINY_CNN]) == 0
+        yield run
 
 
 @pytest.fixture
