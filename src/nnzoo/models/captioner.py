@@ -42,18 +42,23 @@ BANNED = (PAD, BOS, UNK)
 
 
 @dataclass
-class CaptionerConfig:
+class ImageKeys:
+    """The keys of an image CNN (ImageEncoder), shared by the captioner and the clip models (s2vt.ClipKeys)."""
     in_channels: int = C.positive(1)
-    """Image channels: 1 (digit scenes) or 3 (emoji)."""
+    """Image channels: 1 (digit scenes, moving digits) or 3 (emoji)."""
     image_size: int = C.positive(64)
-    """Side of the square images, in pixels (set from the data)."""
-    vocab_size: int = C.positive(64)
-    """Words in the vocabulary, the four specials included (set from the training captions)."""
+    """Side of the square images (or frames), in pixels (set from the data)."""
     channels: list = C.ints([16, 32, 64])
     """Output channels of each conv block (conv, 2x2 max-pool, batch norm, ReLU); the first two match
     nnzoo's mnist-cnn, whose trained blocks can start them."""
     kernel: int = C.positive(5)
     """Kernel size of every convolution (odd; padded by kernel // 2, so only the pools shrink the map)."""
+
+
+@dataclass
+class CaptionerConfig(ImageKeys):
+    vocab_size: int = C.positive(64)
+    """Words in the vocabulary, the four specials included (set from the training captions)."""
     embed: int = C.positive(128)
     """Width of the image embedding W_I CNN(I) and of each word's embedding: the LSTM reads both."""
     hidden: int = C.positive(256)

@@ -29,24 +29,16 @@ import torch.nn as nn
 from .. import config as C
 from ..errors import UserError
 from ..nn.recurrent import Recurrent
-from .captioner import CaptionModel, ImageEncoder, check_images, encode_captions
+from .captioner import CaptionModel, ImageEncoder, ImageKeys, check_images, encode_captions
 
 PAD = 0
 
 
 @dataclass
-class ClipKeys:
-    """The keys of a clip model's frame CNN (S2VT and the video classifier)."""
-    in_channels: int = C.positive(1)
-    """Frame channels (1: moving digits)."""
-    image_size: int = C.positive(64)
-    """Side of the square frames, in pixels (set from the data)."""
+class ClipKeys(ImageKeys):
+    """The keys of a clip model's frame CNN (S2VT and the video classifier): an image CNN's, and the clips'."""
     frames: int = C.positive(20)
     """Frames per clip (set from the data); a clip of another length is refused."""
-    channels: list = C.ints([16, 32, 64])
-    """Output channels of each conv block of the frame CNN (conv, 2x2 max-pool, batch norm, ReLU)."""
-    kernel: int = C.positive(5)
-    """Kernel size of every convolution (odd; padded by kernel // 2)."""
     features: int = C.positive(128)
     """Width of each frame's feature f_t, what the (first) LSTM reads (S2VT's paper: fc7's 4096 mapped to
     500)."""
