@@ -16,14 +16,15 @@ from pathlib import Path
 import numpy as np
 from matplotlib.figure import Figure
 
+from nnzoo.train.logging import read_metrics
+
 WINDOW = 20
 
 
 def read(run: Path) -> dict:
     cfg = json.loads((run / "config.json").read_text())
     episodes, val = [], {}
-    for line in (run / "metrics.jsonl").read_text().splitlines():
-        m = json.loads(line)
+    for m in read_metrics(run):
         if m["split"] == "charts" and m["name"] == "episodic_return":
             episodes.append((m["env_step"], m["value"]))
         elif m["split"] == "val" and m["name"] in ("mean_return", "env_steps"):

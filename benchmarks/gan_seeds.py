@@ -13,11 +13,12 @@ from pathlib import Path
 
 from matplotlib.figure import Figure
 
+from nnzoo.train.logging import read_metrics
+
 
 def series(run: Path, split: str, name: str) -> tuple[list[float], list[float]]:
     xs, ys = [], []
-    for line in (run / "metrics.jsonl").read_text().splitlines():
-        m = json.loads(line)
+    for m in read_metrics(run):
         if m["split"] == split and m["name"] == name:
             xs.append(m["epoch"])
             ys.append(m["value"])
