@@ -210,12 +210,19 @@ def cmd_neighbours(args) -> int:
     return 0
 
 
-def cmd_vectors(args) -> int:
-    out = Path(args.file)
+def _output_file(path: str, example: str, option: str = "") -> Path:
+    """A file the command will write, checked before any work: not a folder, and in a folder that exists.
+    `option` ("--gif ") starts each line when the path came from an option."""
+    out = Path(path)
     if out.is_dir():
-        raise UserError(f"{out} is a folder; give the file to write, e.g. {out / 'vectors.bin'}")
+        raise UserError(f"{option}{out} is a folder; give the file to write, e.g. {option}{out / example}")
     if not out.parent.is_dir():
-        raise UserError(f"{out.parent} does not exist; create it first or write somewhere else")
+        raise UserError(f"{option}{out}: {out.parent} does not exist; create it first or write somewhere else")
+    return out
+
+
+def cmd_vectors(args) -> int:
+    out = _output_file(args.file, "vectors.bin")
     doc, task, _, model = _run_for("vectors", args.run_dir)
     res = task.vectors(model, doc, out, binary=args.binary)
     print(json.dumps(res) if args.json else f"{res['words']:,} vectors of {res['dim']} ({res['format']}) -> {out}")
@@ -244,11 +251,7 @@ def cmd_play(args) -> int:
         raise UserError(f"--epsilon must be in [0, 1] (the chance of a random action), got {args.epsilon}; "
                         f"e.g. --epsilon 0.05")
     if args.gif:
-        gif = Path(args.gif)
-        if gif.is_dir():
-            raise UserError(f"--gif {gif} is a folder; give the GIF file to write, e.g. --gif {gif / 'play.gif'}")
-        if not gif.parent.is_dir():
-            raise UserError(f"--gif {gif}: {gif.parent} does not exist; create it first or write somewhere else")
+        _output_file(args.gif, "play.gif", option="--gif ")
     doc, task, _, model = _run_for("play", args.run_dir)
     out = task.play(model, doc, episodes=args.episodes, seed=args.seed, gif=args.gif, epsilon=args.epsilon)
     if args.json:
