@@ -3,7 +3,9 @@ of digit-scenes-caption, emoji-caption, moving-digits-s2vt and moving-digits-cla
 issue's figures; `nnzoo caption` prints captions best first with their log-probabilities for an image, a GIF and
 a folder of frames; every bad input is one line and exit code 2. The scorers are checked on cases worked by hand."""
 import json
+import os
 import re
+import shutil
 
 import numpy as np
 import pytest
@@ -99,6 +101,39 @@ def test_the_other_scene_has_another_caption():
     assert cap.other_examples(["a 1", "a 1"]) == [-1, -1]
 
 
+def test_cider_of_captions_equal_to_their_references_is_ten():
+    # two captions of disjoint words, each its own reference: every n-gram's document frequency is 1, so each
+    # n-gram order's tf-idf vectors agree exactly (cosine 1), the lengths agree (no penalty) and CIDEr-D = 10 x 1
+    hyps = ["a small 3 above a large 8", "two digits: 5 left of 1"]
+    out = cap.coco_scores(hyps, [[h] for h in hyps])
+    assert out["cider"] == pytest.approx(10.0)
+    worse = cap.coco_scores(["a small 3 above a large 1", "two digits: 5 left of 1"], [[h] for h in hyps])
+    assert 0 < worse["cider"] < 10.0
+
+
+@pytest.mark.skipif(shutil.which("java") is None, reason="METEOR's jar needs Java")
+def test_meteor_of_the_coco_scorer_ranks_captions():
+    refs = [["the 1 moves left and the 6 moves down", "the 6 moves down and the 1 moves left"], ["the 4 moves up"]]
+    right = cap.coco_scores(["the 6 moves down and the 1 moves left", "the 4 moves up"], refs)
+    wrong = cap.coco_scores(["the 1 moves down and the 6 moves up", "the 4 moves up"], refs)
+    assert right["meteor"] == pytest.approx(1.0) and "meteor_note" not in right
+    assert 0.3 < wrong["meteor"] < right["meteor"]
+
+
+def test_without_java_or_with_a_broken_one_meteor_is_left_out_with_a_note(tmp_path, monkeypatch):
+    refs, hyps = [["the 4 moves up"]], ["the 4 moves up"]
+    monkeypatch.setattr(shutil, "which", lambda name, *a, **k: None)
+    out = cap.coco_scores(hyps, refs)
+    assert "meteor" not in out and "no java" in out["meteor_note"] and "cider" in out
+    monkeypatch.undo()
+    fake = tmp_path / "java"  # a java that dies at once, as one out of memory would
+    fake.write_text("#!/bin/sh\necho 'Error: could not reserve enough space for object heap' >&2\nexit 1\n")
+    fake.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{tmp_path}:{os.environ['PATH']}")
+    out = cap.coco_scores(hyps, refs)
+    assert "meteor" not in out and "its jar failed" in out["meteor_note"] and "cider" in out
+
+
 def test_directions_read_off_and_reversed():
     c = "the 4 moves up and the 9 moves left"
     assert cap.directions(c) == {"4": "up", "9": "left"}
@@ -116,6 +151,8 @@ def test_caption_run_reports_bleu_exact_match_and_ranks(scenes, nnzoo_cli):
         assert 0.0 <= f[k] <= 100.0, k
     assert f["test_examples"] == 40 and f["test_rank_pairs"] == 40 and f["test_references_per_example"] > 1
     assert f["val_perplexity"] == pytest.approx(np.exp(f["val_loss"]), rel=1e-6)
+    assert f["test_cider"] >= 0.0 and "CIDEr-D" in f["coco_scorer"]
+    assert (0.0 <= f["test_meteor"] <= 1.0) if shutil.which("java") else "meteor_note" in f
     doc = json.loads((scenes / "config.json").read_text())
     assert doc["vocab"][:4] == ["<pad>", "<bos>", "<eos>", "<unk>"] and "mnist-cnn" in doc["encoder_start"]
     art = np.load(scenes / "artifacts.npz")

@@ -182,6 +182,49 @@ def corpus_bleu(hypotheses: list[str], references: list[list[str]], order: int =
     return float(score.score) / 100, str(bleu.get_signature())
 
 
+COCO_SCORER = "pycocoevalcap 1.2: METEOR 1.5 (-l en -norm), CIDEr-D (n 4, sigma 6)"
+
+
+def coco_scores(hypotheses: list[str], references: list[list[str]]) -> dict:
+    """METEOR and CIDEr as the COCO caption scorer computes them (PyPI pycocoevalcap 1.2, coco-caption's code),
+    each hypothesis against all its references, CIDEr's document frequencies taken from these references as
+    COCO's are. The captions are lower-case words already, so its PTB tokeniser (another Java program) is
+    skipped. METEOR runs the package's jar on Java: without a working `java` it is left out and `meteor_note`
+    says why, so a machine without Java still gets every other figure."""
+    import shutil
+
+    from pycocoevalcap.cider.cider import Cider
+    if not hypotheses:
+        return {}
+    gts = {i: list(r) for i, r in enumerate(references)}
+    res = {i: [h] for i, h in enumerate(hypotheses)}
+    out = {"cider": round(float(Cider().compute_score(gts, res)[0]), 4)}
+    if shutil.which("java") is None:
+        return {**out, "meteor_note": "METEOR left out: no java on PATH (install a Java runtime, e.g. Debian's "
+                                      "default-jre-headless)"}
+    from pycocoevalcap.meteor.meteor import Meteor
+    try:
+        meteor = Meteor()
+    except OSError as e:
+        return {**out, "meteor_note": f"METEOR left out: java did not start ({e})"}
+    try:
+        out["meteor"] = round(float(meteor.compute_score(gts, res)[0]), 4)
+    except (OSError, ValueError) as e:  # the jar died (no memory for its 2 GB heap, ...): its answer is empty
+        meteor.meteor_p.kill()
+        err = meteor.meteor_p.stderr.read().decode(errors="replace").strip().splitlines()
+        out["meteor_note"] = f"METEOR left out: its jar failed ({err[-1] if err else type(e).__name__})"
+    finally:
+        meteor.meteor_p.kill()
+        meteor.meteor_p.wait()
+        try:  # closed here, so that the wrapper's __del__ has nothing left to flush into a dead pipe
+            meteor.meteor_p.stdin.close()
+        except OSError:
+            pass
+        if meteor.lock.locked():  # compute_score raised holding it: the wrapper's __del__ would wait forever
+            meteor.lock.release()
+    return out
+
+
 def other_examples(canonical: list[str], seed: int = 0) -> list[int]:
     """For each example a fixed other one whose canonical caption differs: the next along a seeded random cycle
     through the examples that has another caption (-1 where every caption is the same)."""
@@ -353,6 +396,8 @@ class Task(CaptionSetTask):
         figures.update({
             f"test_bleu4_beam{BEAM}": figures["test_bleu4"],
             "test_bleu4_greedy": round(corpus_bleu(greedy, refs)[0], 4),
+            **{("" if k.endswith("note") else "test_") + k: v for k, v in coco_scores(best, refs).items()},
+            "coco_scorer": COCO_SCORER,
             f"test_exact_match_beam{BEAM}_percent": percent(exact, n),
             "test_exact_match_greedy_percent": percent((c in caps for c, caps in zip(greedy, refs)), n),
             **self._ranks(model, x, tokens, [caps[0] for caps in refs]),
