@@ -56,7 +56,10 @@ def test_missing_data(nnzoo_cli, tmp_path, monkeypatch):
 
 
 def test_eval_json_and_figures(nnzoo_cli, trained):
-    code, out, _ = nnzoo_cli("eval", trained, "--json")
+    (trained / "confusion.png").unlink()
+    nnzoo_cli("eval", trained, "--no-write")
+    assert not (trained / "confusion.png").exists()  # --no-write leaves the folder as it was
+    code, out, _ = nnzoo_cli("eval", trained, "--json")  # and a plain eval redraws the pictures
     figures = json.loads(out)
     assert code == 0 and figures["recipe"] == "digits-cnn"
     assert figures["test_accuracy_percent"] == pytest.approx(100 * figures["test_accuracy"], abs=0.01)

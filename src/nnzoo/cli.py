@@ -111,6 +111,9 @@ def cmd_train(args) -> int:
 def cmd_eval(args) -> int:
     from . import runs
     figures = runs.evaluate_run(Path(args.run_dir), write=not args.no_write)
+    if not args.no_write:  # the pictures are drawn from the files just rewritten: stale ones would disagree
+        from .report.plots import plot_run
+        plot_run(Path(args.run_dir))
     if args.json:
         print(json.dumps(figures))
     else:
@@ -402,7 +405,7 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("eval", help="test metrics of a trained run")
     s.add_argument("run_dir")
     s.add_argument("--json", action="store_true", help="print one JSON object a script can read")
-    s.add_argument("--no-write", action="store_true", help="do not rewrite eval.json / artifacts.npz")
+    s.add_argument("--no-write", action="store_true", help="do not rewrite eval.json / artifacts.npz or redraw the run's pictures")
     s.set_defaults(func=cmd_eval)
 
     s = sub.add_parser("predict", help="classify image files (sentences, for a sentiment run) with a trained run")
