@@ -279,3 +279,20 @@ def test_generic_beam_search_on_a_known_distribution(float64):
     (best,) = beam_search(step, torch.zeros(1, 1, 1), 1, beam=2, top=2, **kw)
     assert [w for w, _ in best] == [[3], [2, 2]]
     assert [s for _, s in best] == pytest.approx([math.log(0.4 * 0.9), math.log(0.6 * 0.7 * 0.3)], abs=1e-12)
+
+
+def test_s2vt_frame_step_reads_every_other_frame(float64):
+    """frame_step=2 on a 6-frame clip is the same model reading frames 0, 2, 4; the clip keeps its 6 frames."""
+    stepped, batch = build("s2vt", frames=6, frame_step=2)
+    x, tokens = batch["x"], batch["tokens"]
+    every = S2VT(dataclasses.replace(stepped.cfg, frames=3, frame_step=1)).eval()
+    every.load_state_dict(stepped.state_dict())  # no weight depends on the number of frames
+    assert torch.allclose(stepped.log_prob(x, tokens), every.log_prob(x[:, ::2], tokens), rtol=0, atol=1e-12)
+    # the frames it skips are not read; the ones it reads are
+    skipped, read = x.clone(), x.clone()
+    skipped[:, 1::2] = 0
+    read[:, 0] = 0
+    assert torch.allclose(stepped.log_prob(skipped, tokens), stepped.log_prob(x, tokens), rtol=0, atol=1e-12)
+    assert (stepped.log_prob(read, tokens) - stepped.log_prob(x, tokens)).abs().max() > 1e-6
+    with pytest.raises(UserError, match="this model reads 6"):
+        stepped.log_prob(x[:, ::2], tokens)

@@ -49,9 +49,10 @@ def frame_encoder(cfg: ClipKeys, dropout: float) -> ImageEncoder:
     return ImageEncoder(cfg.in_channels, cfg.image_size, cfg.channels, cfg.kernel, cfg.features, dropout)
 
 
-def clip_features(encoder: ImageEncoder, cfg: ClipKeys, x: torch.Tensor) -> torch.Tensor:
-    """Clips B, T, C, S, S (checked against cfg) -> frame features B, T, F."""
+def clip_features(encoder: ImageEncoder, cfg: ClipKeys, x: torch.Tensor, step: int = 1) -> torch.Tensor:
+    """Clips B, T, C, S, S (checked against cfg) -> the features of every step-th frame B, T / step, F."""
     check_clips(x, cfg.frames, cfg.in_channels, cfg.image_size)
+    x = x[:, ::step]
     B, T = x.shape[:2]
     return encoder(x.flatten(0, 1)).view(B, T, -1)  # every frame through the one CNN
 
@@ -69,6 +70,10 @@ class S2VTConfig(ClipKeys):
     layer, in [0, 1)."""
     mean_pool: bool = False
     """The baseline: average the frames' features and read that one vector instead of the T frames in order."""
+    frame_step: int = C.positive(1)
+    """Read every frame_step-th frame of a clip (1: every frame), as video models read frames sampled from a
+    video rather than all of them: 2 halves the CNN's work and the frame steps. A clip still has `frames`
+    frames."""
     max_len: int = C.positive(16)
     """Longest caption decoding writes, in tokens, EOS included."""
     fast: bool = True
@@ -99,7 +104,7 @@ class S2VT(CaptionModel):
 
     def frame_features(self, x: torch.Tensor) -> torch.Tensor:
         """f_t = W_f CNN(frame_t): clips B, T, C, S, S -> T, B, F time first (mean_pool: 1, B, F, the mean)."""
-        f = clip_features(self.encoder, self.cfg, x)  # B, T, F
+        f = clip_features(self.encoder, self.cfg, x, self.cfg.frame_step)  # B, T / frame_step, F
         if self.cfg.mean_pool:
             # f_bar = 1/T sum_t f_t: the same for any order of the frames
             f = f.mean(1, keepdim=True)
