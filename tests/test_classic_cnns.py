@@ -248,3 +248,23 @@ def test_feature_maps_and_first_filters_for_pictures(name):
 def test_the_vgg16_registration_defaults_to_depth_16():
     assert [on_meta(n).cfg.depth for n in ("vgg11", "vgg16", "vgg19")] == [11, 16, 19]
     assert isinstance(on_meta("vgg16"), vgg.VGG) and isinstance(on_meta("alexnet"), alexnet.AlexNet)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_every_depth_loss_falls_on_a_tiny_problem(name):
+    """test_models' loss-falls check sees one tiny() per module; here each name's own depth (VGG-19's 16 convs,
+    ResNet-50's bottlenecks) fits its 16 examples too."""
+    torch.manual_seed(0)
+    cfg = tiny_of(name)
+    model = registry.create_model(name, cfg)
+    batch = registry.example_batch(name, cfg, 16)
+    opt = torch.optim.Adam(model.parameters(), lr=1e-2)
+    model.train()
+    first = None
+    for _ in range(60):
+        loss = model.loss(batch)["loss"]
+        first = first if first is not None else loss.item()
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    assert loss.item() < 0.5 * first
