@@ -105,33 +105,34 @@ def test_cider_of_captions_equal_to_their_references_is_ten():
     # two captions of disjoint words, each its own reference: every n-gram's document frequency is 1, so each
     # n-gram order's tf-idf vectors agree exactly (cosine 1), the lengths agree (no penalty) and CIDEr-D = 10 x 1
     hyps = ["a small 3 above a large 8", "two digits: 5 left of 1"]
-    out = cap.coco_scores(hyps, [[h] for h in hyps])
-    assert out["cider"] == pytest.approx(10.0)
-    worse = cap.coco_scores(["a small 3 above a large 1", "two digits: 5 left of 1"], [[h] for h in hyps])
-    assert 0 < worse["cider"] < 10.0
+    assert cap.cider_score(hyps, [[h] for h in hyps]) == pytest.approx(10.0)
+    assert 0 < cap.cider_score(["a small 3 above a large 1", "two digits: 5 left of 1"], [[h] for h in hyps]) < 10
 
 
 @pytest.mark.skipif(shutil.which("java") is None, reason="METEOR's jar needs Java")
 def test_meteor_of_the_coco_scorer_ranks_captions():
     refs = [["the 1 moves left and the 6 moves down", "the 6 moves down and the 1 moves left"], ["the 4 moves up"]]
     right = cap.coco_scores(["the 6 moves down and the 1 moves left", "the 4 moves up"], refs)
-    wrong = cap.coco_scores(["the 1 moves down and the 6 moves up", "the 4 moves up"], refs)
-    assert right["meteor"] == pytest.approx(1.0) and "meteor_note" not in right
-    assert 0.3 < wrong["meteor"] < right["meteor"]
+    jar = cap._meteor[shutil.which("java")]
+    wrong, note = cap.meteor_score(["the 1 moves down and the 6 moves up", "the 4 moves up"], refs)
+    assert cap._meteor[shutil.which("java")] is jar  # one jar per process: starting it takes seconds
+    assert right["test_meteor"] == pytest.approx(1.0) and "meteor_note" not in right and note == ""
+    assert 0.3 < wrong < right["test_meteor"]
 
 
 def test_without_java_or_with_a_broken_one_meteor_is_left_out_with_a_note(tmp_path, monkeypatch):
     refs, hyps = [["the 4 moves up"]], ["the 4 moves up"]
     monkeypatch.setattr(shutil, "which", lambda name, *a, **k: None)
     out = cap.coco_scores(hyps, refs)
-    assert "meteor" not in out and "no java" in out["meteor_note"] and "cider" in out
+    assert "test_meteor" not in out and "no java" in out["meteor_note"] and "test_cider" in out
     monkeypatch.undo()
     fake = tmp_path / "java"  # a java that dies at once, as one out of memory would
     fake.write_text("#!/bin/sh\necho 'Error: could not reserve enough space for object heap' >&2\nexit 1\n")
     fake.chmod(0o755)
     monkeypatch.setenv("PATH", f"{tmp_path}:{os.environ['PATH']}")
     out = cap.coco_scores(hyps, refs)
-    assert "meteor" not in out and "its jar failed" in out["meteor_note"] and "cider" in out
+    assert "test_meteor" not in out and "its jar failed" in out["meteor_note"] and "test_cider" in out
+    assert str(fake) not in cap._meteor  # a dead jar is not kept: the next call starts another
 
 
 def test_directions_read_off_and_reversed():

@@ -26,9 +26,11 @@ data/captions.py makes the sets. `CaptionSetTask` is the data side it shares wit
 """
 from __future__ import annotations
 
+import atexit
 import dataclasses
 import math
 import re
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -185,44 +187,70 @@ def corpus_bleu(hypotheses: list[str], references: list[list[str]], order: int =
 COCO_SCORER = "pycocoevalcap 1.2: METEOR 1.5 (-l en -norm), CIDEr-D (n 4, sigma 6)"
 
 
-def coco_scores(hypotheses: list[str], references: list[list[str]]) -> dict:
-    """METEOR and CIDEr as the COCO caption scorer computes them (PyPI pycocoevalcap 1.2, coco-caption's code),
-    each hypothesis against all its references, CIDEr's document frequencies taken from these references as
-    COCO's are. The captions are lower-case words already, so its PTB tokeniser (another Java program) is
-    skipped. METEOR runs the package's jar on Java: without a working `java` it is left out and `meteor_note`
-    says why, so a machine without Java still gets every other figure."""
-    import shutil
-
+def cider_score(hypotheses: list[str], references: list[list[str]]) -> float:
+    """CIDEr-D as the COCO caption scorer computes it (PyPI pycocoevalcap 1.2, coco-caption's code), each
+    hypothesis against all its references, the document frequencies taken from these references as COCO's are.
+    The captions are lower-case words already, so its PTB tokeniser (a Java program) is skipped."""
     from pycocoevalcap.cider.cider import Cider
-    if not hypotheses:
-        return {}
     gts = {i: list(r) for i, r in enumerate(references)}
     res = {i: [h] for i, h in enumerate(hypotheses)}
-    out = {"cider": round(float(Cider().compute_score(gts, res)[0]), 4)}
-    if shutil.which("java") is None:
-        return {**out, "meteor_note": "METEOR left out: no java on PATH (install a Java runtime, e.g. Debian's "
-                                      "default-jre-headless)"}
-    from pycocoevalcap.meteor.meteor import Meteor
+    return round(float(Cider().compute_score(gts, res)[0]), 4)
+
+
+_meteor: dict = {}
+"""The java it runs on -> the one METEOR jar kept running in this process: starting it (its paraphrase table)
+takes seconds, a score milliseconds, and a test run or a tour scores many caption runs."""
+
+
+def _stop(meteor) -> str:
+    """Stop a METEOR jar; its last line on stderr (why it died, if it did)."""
+    meteor.meteor_p.kill()
+    meteor.meteor_p.wait()
+    err = meteor.meteor_p.stderr.read().decode(errors="replace").strip().splitlines()
+    try:  # closed here, so that the wrapper's __del__ has nothing left to flush into a dead pipe
+        meteor.meteor_p.stdin.close()
+    except OSError:
+        pass
+    if meteor.lock.locked():  # compute_score raised holding it: the wrapper's __del__ would wait forever
+        meteor.lock.release()
+    return err[-1] if err else ""
+
+
+@atexit.register
+def _stop_all() -> None:
+    while _meteor:
+        _stop(_meteor.popitem()[1])
+
+
+def meteor_score(hypotheses: list[str], references: list[list[str]]) -> tuple[float | None, str]:
+    """METEOR 1.5 as the COCO caption scorer runs it (pycocoevalcap 1.2's jar, `-l en -norm`), each hypothesis
+    against all its references, and an empty note; or None and a note saying why it is left out: it needs a
+    working `java`, and a machine without one still gets every other figure."""
+    java = shutil.which("java")
+    if java is None:
+        return None, "METEOR left out: no java on PATH (install a Java runtime, e.g. Debian's default-jre-headless)"
+    if java not in _meteor:
+        from pycocoevalcap.meteor.meteor import Meteor
+        try:
+            _meteor[java] = Meteor()
+        except OSError as e:
+            return None, f"METEOR left out: java did not start ({e})"
+    gts = {i: list(r) for i, r in enumerate(references)}
+    res = {i: [h] for i, h in enumerate(hypotheses)}
     try:
-        meteor = Meteor()
-    except OSError as e:
-        return {**out, "meteor_note": f"METEOR left out: java did not start ({e})"}
-    try:
-        out["meteor"] = round(float(meteor.compute_score(gts, res)[0]), 4)
+        return round(float(_meteor[java].compute_score(gts, res)[0]), 4), ""
     except (OSError, ValueError) as e:  # the jar died (no memory for its 2 GB heap, ...): its answer is empty
-        meteor.meteor_p.kill()
-        err = meteor.meteor_p.stderr.read().decode(errors="replace").strip().splitlines()
-        out["meteor_note"] = f"METEOR left out: its jar failed ({err[-1] if err else type(e).__name__})"
-    finally:
-        meteor.meteor_p.kill()
-        meteor.meteor_p.wait()
-        try:  # closed here, so that the wrapper's __del__ has nothing left to flush into a dead pipe
-            meteor.meteor_p.stdin.close()
-        except OSError:
-            pass
-        if meteor.lock.locked():  # compute_score raised holding it: the wrapper's __del__ would wait forever
-            meteor.lock.release()
-    return out
+        return None, f"METEOR left out: its jar failed ({_stop(_meteor.pop(java)) or type(e).__name__})"
+
+
+def coco_scores(hypotheses: list[str], references: list[list[str]]) -> dict:
+    """The test report's COCO figures: `test_cider` and `test_meteor`, or `meteor_note` saying why METEOR is
+    left out."""
+    if not hypotheses:
+        return {}
+    meteor, note = meteor_score(hypotheses, references)
+    return {"test_cider": cider_score(hypotheses, references),
+            **({"meteor_note": note} if meteor is None else {"test_meteor": meteor})}
 
 
 def other_examples(canonical: list[str], seed: int = 0) -> list[int]:
@@ -396,7 +424,7 @@ class Task(CaptionSetTask):
         figures.update({
             f"test_bleu4_beam{BEAM}": figures["test_bleu4"],
             "test_bleu4_greedy": round(corpus_bleu(greedy, refs)[0], 4),
-            **{("" if k.endswith("note") else "test_") + k: v for k, v in coco_scores(best, refs).items()},
+            **coco_scores(best, refs),
             "coco_scorer": COCO_SCORER,
             f"test_exact_match_beam{BEAM}_percent": percent(exact, n),
             "test_exact_match_greedy_percent": percent((c in caps for c, caps in zip(greedy, refs)), n),
