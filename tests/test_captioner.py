@@ -296,3 +296,46 @@ def test_s2vt_frame_step_reads_every_other_frame(float64):
     assert (stepped.log_prob(read, tokens) - stepped.log_prob(x, tokens)).abs().max() > 1e-6
     with pytest.raises(UserError, match="this model reads 6"):
         stepped.log_prob(x[:, ::2], tokens)
+
+
+def test_s2vt_motion_reads_each_frame_beside_its_difference(float64):
+    """motion=True: the frame CNN reads [x_t, x_t - x_{t-1}] on the frames it reads (d_0 = 0), so it has twice the
+    input channels; motion=False reads the frames alone."""
+    model, batch = build("s2vt", frames=6, frame_step=2, motion=True)
+    x = batch["x"]
+    assert model.encoder.features[0].conv.in_channels == 2 * model.cfg.in_channels
+    seen = []
+    hook = model.encoder.register_forward_pre_hook(lambda mod, args: seen.append(args[0]))
+    try:
+        model.frame_features(x)
+    finally:
+        hook.remove()
+    read = x[:, ::2]  # B, 3, C, S, S
+    C = model.cfg.in_channels
+    fed = seen[0].view(*read.shape[:2], 2 * C, *read.shape[3:])
+    assert torch.equal(fed[:, :, :C], read)
+    assert torch.equal(fed[:, 0, C:], torch.zeros_like(read[:, 0]))
+    assert torch.equal(fed[:, 1:, C:], read[:, 1:] - read[:, :-1])
+    plain, _ = build("s2vt")
+    assert plain.encoder.features[0].conv.in_channels == plain.cfg.in_channels
+
+
+def test_a_trained_cnn_starts_a_wider_first_conv():
+    """A motion clip model's first conv has two input channels per image channel: the trained CNN's filters go
+    on the frame's channels, zeros on the difference channels; a kernel that differs is refused."""
+    torch.manual_seed(0)
+    cnn = CNN(CNNConfig(in_shape=(1, 8, 8), channels=[4, 8], kernel=3, padding=1))
+    model = S2VT(dataclasses.replace(s2v.tiny(), motion=True))
+    first = model.encoder.features[0].conv.weight.detach().clone()  # 4, 2, 3, 3
+    assert model.encoder.load_cnn_features(cnn.features) == 2
+    mine, theirs = model.encoder.features.state_dict(), cnn.features.state_dict()
+    w = "0.conv.weight"
+    assert torch.equal(mine[w][:, :1], theirs[w]) and torch.equal(mine[w][:, 1:], torch.zeros_like(first[:, 1:]))
+    # so the copied model starts as the CNN on the frame alone: its difference input changes nothing yet
+    x = torch.rand(2, 2, 8, 8)
+    model.encoder.eval(), cnn.eval()
+    assert torch.allclose(model.encoder.features(x), cnn.features(x[:, :1]), rtol=0, atol=1e-6)
+    assert all(torch.equal(mine[k], theirs[k]) for k in theirs if k != w)
+    with pytest.raises(ValueError, match="set channels and kernel"):
+        model.encoder.load_cnn_features(CNN(CNNConfig(in_shape=(1, 8, 8), channels=[4, 8], kernel=5,
+                                                      padding=2)).features)

@@ -120,14 +120,22 @@ class ImageEncoder(nn.Module):
     def load_cnn_features(self, features: nn.Sequential) -> int:
         """Copy a trained models.cnn.CNN's conv blocks (its `features`) into the first blocks of this stack
         (conv weights do not depend on the image's size, so an MNIST CNN's blocks read 64x64 canvases too).
-        -> the number of blocks copied."""
+        A first convolution with more input channels than the CNN's (a clip model's frame differences) gets
+        the CNN's filters on its first channels and zeros on the rest, so that it starts as the trained CNN
+        on the frame alone and learns what the extra channels add. -> the number of blocks copied."""
         n = min(len(features), len(self.features))
         for i in range(n):
             mine, theirs = self.features[i].state_dict(), features[i].state_dict()
-            if mine.keys() != theirs.keys() or any(mine[k].shape != theirs[k].shape for k in mine):
+            wider = {k for k in mine if i == 0 and k in theirs and mine[k].dim() == 4 and theirs[k].dim() == 4
+                     and mine[k].size(1) > theirs[k].size(1)
+                     and mine[k][:, :theirs[k].size(1)].shape == theirs[k].shape}
+            if mine.keys() != theirs.keys() or any(mine[k].shape != theirs[k].shape for k in set(mine) - wider):
                 raise ValueError(f"conv block {i} differs from the trained CNN's ({self.features[i]} vs "
                                  f"{features[i]}): set channels and kernel to the CNN's")
-            self.features[i].load_state_dict(theirs)
+            for k in wider:
+                c = theirs[k].size(1)
+                mine[k][:, :c], mine[k][:, c:] = theirs[k], 0.0
+            self.features[i].load_state_dict({**theirs, **{k: mine[k] for k in wider}})
         return n
 
 

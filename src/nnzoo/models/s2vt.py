@@ -42,17 +42,25 @@ class ClipKeys(ImageKeys):
     features: int = C.positive(128)
     """Width of each frame's feature f_t, what the (first) LSTM reads (S2VT's paper: fc7's 4096 mapped to
     500)."""
+    motion: bool = False
+    """Give the CNN each frame beside its difference from the frame read before it, the motion a single frame
+    lacks (a cheap stand-in for S2VT's optical-flow stream); the first frame's difference is zero."""
 
 
 def frame_encoder(cfg: ClipKeys, dropout: float) -> ImageEncoder:
-    """f_t = W_f CNN(frame_t): one CNN for every frame."""
-    return ImageEncoder(cfg.in_channels, cfg.image_size, cfg.channels, cfg.kernel, cfg.features, dropout)
+    """f_t = W_f CNN(frame_t): one CNN for every frame (motion: twice the channels, the frame and d_t)."""
+    channels = cfg.in_channels * (2 if cfg.motion else 1)
+    return ImageEncoder(channels, cfg.image_size, cfg.channels, cfg.kernel, cfg.features, dropout)
 
 
 def clip_features(encoder: ImageEncoder, cfg: ClipKeys, x: torch.Tensor, step: int = 1) -> torch.Tensor:
     """Clips B, T, C, S, S (checked against cfg) -> the features of every step-th frame B, T / step, F."""
     check_clips(x, cfg.frames, cfg.in_channels, cfg.image_size)
     x = x[:, ::step]
+    if cfg.motion:
+        # d_t = x_t - x_{t-1}, d_0 = 0: positive where a digit arrives, negative where it left, so the frame
+        # alone says which way it moves
+        x = torch.cat([x, x - torch.cat([x[:, :1], x[:, :-1]], 1)], 2)  # B, T, 2C, S, S
     B, T = x.shape[:2]
     return encoder(x.flatten(0, 1)).view(B, T, -1)  # every frame through the one CNN
 
