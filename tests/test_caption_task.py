@@ -132,6 +132,7 @@ def test_without_java_or_with_a_broken_one_meteor_is_left_out_with_a_note(tmp_pa
     monkeypatch.setenv("PATH", f"{tmp_path}:{os.environ['PATH']}")
     out = cap.coco_scores(hyps, refs)
     assert "test_meteor" not in out and "its jar failed" in out["meteor_note"] and "test_cider" in out
+    assert "could not reserve enough space" in out["meteor_note"]  # its stderr, read while it ran, says why
     assert str(fake) not in cap._meteor  # a dead jar is not kept: the next call starts another
 
 

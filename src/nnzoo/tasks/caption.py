@@ -27,10 +27,12 @@ data/captions.py makes the sets. `CaptionSetTask` is the data side it shares wit
 from __future__ import annotations
 
 import atexit
+import collections
 import dataclasses
 import math
 import re
 import shutil
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -187,39 +189,55 @@ def corpus_bleu(hypotheses: list[str], references: list[list[str]], order: int =
 COCO_SCORER = "pycocoevalcap 1.2: METEOR 1.5 (-l en -norm), CIDEr-D (n 4, sigma 6)"
 
 
+def _coco_inputs(hypotheses: list[str], references: list[list[str]]) -> tuple[dict, dict]:
+    """The COCO scorers' inputs: references and hypotheses keyed by example."""
+    return {i: list(r) for i, r in enumerate(references)}, {i: [h] for i, h in enumerate(hypotheses)}
+
+
 def cider_score(hypotheses: list[str], references: list[list[str]]) -> float:
     """CIDEr-D as the COCO caption scorer computes it (PyPI pycocoevalcap 1.2, coco-caption's code), each
     hypothesis against all its references, the document frequencies taken from these references as COCO's are.
     The captions are lower-case words already, so its PTB tokeniser (a Java program) is skipped."""
     from pycocoevalcap.cider.cider import Cider
-    gts = {i: list(r) for i, r in enumerate(references)}
-    res = {i: [h] for i, h in enumerate(hypotheses)}
-    return round(float(Cider().compute_score(gts, res)[0]), 4)
+    return round(float(Cider().compute_score(*_coco_inputs(hypotheses, references))[0]), 4)
+
+
+class _Jar:
+    """One running METEOR jar, and the last lines it wrote on stderr, read as they come: a pipe nobody reads
+    fills up in a long process and stalls the jar."""
+
+    def __init__(self):
+        from pycocoevalcap.meteor.meteor import Meteor
+        self.meteor = Meteor()
+        self.stderr = collections.deque(maxlen=5)
+        self.reader = threading.Thread(target=self.stderr.extend, args=(self.meteor.meteor_p.stderr,), daemon=True)
+        self.reader.start()
+
+    def stop(self) -> str:
+        """Stop the jar -> its last line on stderr (why it died, if it did)."""
+        p = self.meteor.meteor_p
+        p.kill()
+        p.wait()
+        self.reader.join(timeout=5)
+        try:  # closed here, so that the wrapper's __del__ has nothing left to flush into a dead pipe
+            p.stdin.close()
+        except OSError:
+            pass
+        if self.meteor.lock.locked():  # compute_score raised holding it: the wrapper's __del__ would wait forever
+            self.meteor.lock.release()
+        lines = [b.decode(errors="replace").strip() for b in self.stderr]
+        return next((line for line in reversed(lines) if line), "")
 
 
 _meteor: dict = {}
-"""The java it runs on -> the one METEOR jar kept running in this process: starting it (its paraphrase table)
-takes seconds, a score milliseconds, and a test run or a tour scores many caption runs."""
-
-
-def _stop(meteor) -> str:
-    """Stop a METEOR jar; its last line on stderr (why it died, if it did)."""
-    meteor.meteor_p.kill()
-    meteor.meteor_p.wait()
-    err = meteor.meteor_p.stderr.read().decode(errors="replace").strip().splitlines()
-    try:  # closed here, so that the wrapper's __del__ has nothing left to flush into a dead pipe
-        meteor.meteor_p.stdin.close()
-    except OSError:
-        pass
-    if meteor.lock.locked():  # compute_score raised holding it: the wrapper's __del__ would wait forever
-        meteor.lock.release()
-    return err[-1] if err else ""
+"""The java it runs on -> the one METEOR jar (_Jar) kept running in this process: starting it (its paraphrase
+table) takes seconds, a score milliseconds, and a test run or a tour scores many caption runs."""
 
 
 @atexit.register
 def _stop_all() -> None:
     while _meteor:
-        _stop(_meteor.popitem()[1])
+        _meteor.popitem()[1].stop()
 
 
 def meteor_score(hypotheses: list[str], references: list[list[str]]) -> tuple[float | None, str]:
@@ -230,17 +248,14 @@ def meteor_score(hypotheses: list[str], references: list[list[str]]) -> tuple[fl
     if java is None:
         return None, "METEOR left out: no java on PATH (install a Java runtime, e.g. Debian's default-jre-headless)"
     if java not in _meteor:
-        from pycocoevalcap.meteor.meteor import Meteor
         try:
-            _meteor[java] = Meteor()
+            _meteor[java] = _Jar()
         except OSError as e:
             return None, f"METEOR left out: java did not start ({e})"
-    gts = {i: list(r) for i, r in enumerate(references)}
-    res = {i: [h] for i, h in enumerate(hypotheses)}
     try:
-        return round(float(_meteor[java].compute_score(gts, res)[0]), 4), ""
+        return round(float(_meteor[java].meteor.compute_score(*_coco_inputs(hypotheses, references))[0]), 4), ""
     except (OSError, ValueError) as e:  # the jar died (no memory for its 2 GB heap, ...): its answer is empty
-        return None, f"METEOR left out: its jar failed ({_stop(_meteor.pop(java)) or type(e).__name__})"
+        return None, f"METEOR left out: its jar failed ({_meteor.pop(java).stop() or type(e).__name__})"
 
 
 def coco_scores(hypotheses: list[str], references: list[list[str]]) -> dict:
