@@ -163,7 +163,7 @@ def test_two_writers_at_once_leave_whole_files(tmp_path, monkeypatch):
 
 
 def test_the_install_command_generates_the_files(tmp_path, monkeypatch):
-    assert store.commands("babi") == [[sys.executable, "-m", "nnzoo.data.babi"]]
+    assert store.commands("babi") == [[sys.executable, "-m", "nnzoo.data", "babi"]]
     monkeypatch.setenv("NNZOO_DATA", str(tmp_path))
     assert not store.is_installed("babi")
 

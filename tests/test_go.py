@@ -272,10 +272,41 @@ def test_gnugo_selfplay_writes_reproducible_games(tmp_path):
 def test_installer_runs_selfplay_and_installs_gnugo_only_where_missing(monkeypatch):
     from nnzoo.data import store
     cmds = store.commands("go-games")
-    assert cmds[-1][1:3] == ["-m", "nnzoo.data.go"] and "--games" in cmds[-1]
+    assert cmds[-1][1:4] == ["-m", "nnzoo.data", "go-games"] and "--games" in cmds[-1]
     assert cmds[-1][cmds[-1].index("--games") + 1] == str(store.GO_GAMES)
     monkeypatch.setattr(store, "gnugo_binary", lambda: None)
     assert store.commands("go-games")[0] == ["apt-get", "install", "-y", "gnugo"]
+
+
+def test_the_generators_entry_point_runs_without_warnings_and_refuses_an_unknown_set():
+    """`python -m nnzoo.data go-games` is the installer's command: it must not warn that the module runs twice
+    (it would with `python -m nnzoo.data.go`, which the package imports first)."""
+    import subprocess
+    import sys
+    done = subprocess.run([sys.executable, "-m", "nnzoo.data", "go-games", "--help"], capture_output=True,
+                          text=True, timeout=120)
+    assert done.returncode == 0 and "--games" in done.stdout and done.stderr == ""
+    bad = subprocess.run([sys.executable, "-m", "nnzoo.data", "go"], capture_output=True, text=True, timeout=120)
+    assert bad.returncode == 2 and bad.stderr.strip().splitlines() == [
+        "python -m nnzoo.data: unknown set 'go'; give one of babi, go-games"]
+
+
+def test_a_hung_gnugo_is_stopped_after_the_timeout(tmp_path):
+    """A GTP reply that never comes ends the engine with one line naming what to do, instead of hanging the
+    install (the stand-in engine reads its commands and never answers)."""
+    import time
+    hung = tmp_path / "gnugo"
+    hung.write_text("#!/bin/sh\nexec sleep 60\n")
+    hung.chmod(0o755)
+    gtp = G.GTP(level=1, seed=1, binary=str(hung), timeout=0.5)
+    start = time.monotonic()
+    with pytest.raises(DataError, match=r"gnugo did not answer 'genmove b' within 0.5 s and was stopped; rerun"):
+        gtp("genmove b")
+    assert time.monotonic() - start < 5
+    gtp.close()
+    assert gtp.proc.poll() is not None  # killed, not left behind
+    with pytest.raises(DataError, match="stopped answering"):
+        gtp("version")
 
 
 # --------------------------------------------------------------------------------------------- the network

@@ -328,7 +328,7 @@ def load_babi(source: str | Path = "babi", size: str = "1k", tasks=range(1, 21))
 
 
 def main() -> int:
-    """`python -m nnzoo.data.babi` (what `nnzoo data install babi` runs): write both generated sets."""
+    """`python -m nnzoo.data babi` (what `nnzoo data install babi` runs): write both generated sets."""
     failed = {}
     for size in SIZES:
         done = 0
@@ -343,6 +343,3 @@ def main() -> int:
         print(f"error: {message}", file=sys.stderr)
     return 1 if failed else 0
 
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -25,8 +25,8 @@ board moves per question; a ladder it cannot finish reading counts as no ladder.
 
 Game records: `read_game` / `write_game` read and write SGF with PyPI's sgfmill; `selfplay` drives GNU Go
 (`gnugo --mode gtp --level L --seed S`) through GTP against itself, one .sgf per game, each from a fixed seed
-so the set is the same wherever it is made. `python -m nnzoo.data.go` is what `nnzoo data install go-games`
-runs. `load_positions` turns a folder of games into training positions, cached as packed bits.
+so the set is the same wherever it is made. `python -m nnzoo.data go-games` (data/__main__.py, calling `main`)
+is what `nnzoo data install go-games` runs. `load_positions` turns a folder of games into training positions, cached as packed bits.
 """
 from __future__ import annotations
 
@@ -35,8 +35,10 @@ import hashlib
 import json
 import multiprocessing
 import os
+import queue
 import subprocess
 import sys
+import threading
 import time
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -57,6 +59,9 @@ LEVEL = 1
 """GNU Go's level for self-play (0 weakest and fastest, 10 its default): about 0.2 s a move here."""
 MOVE_CAP = 400
 """A self-play game stops after this many moves (19x19 games between equals end near 250)."""
+GTP_TIMEOUT = 300.0
+"""Seconds GNU Go may take over one GTP reply (a level-1 move takes about 0.2 s here; scoring a game stopped
+at the move cap can take a minute) before it counts as hung."""
 LADDER_BUDGET = 300
 """Board moves one ladder question may play before it gives up (and answers "no ladder")."""
 FEATURES_VERSION = 1
@@ -499,23 +504,42 @@ def write_game(path, game: Game) -> Path:
 # ---------------------------------------------------------------------------------------- GNU Go self-play
 class GTP:
     """One GNU Go process spoken to through the Go Text Protocol: a command line in, `= reply` (or
-    `? error`) and a blank line out."""
+    `? error`) and a blank line out. A reply that takes longer than `timeout` seconds ends the process with a
+    DataError, so a hung engine cannot stall an install for hours."""
 
-    def __init__(self, level: int, seed: int, binary: str | None = None):
+    def __init__(self, level: int, seed: int, binary: str | None = None, timeout: float = GTP_TIMEOUT):
         binary = binary or gnugo_binary()
         if binary is None:
             raise DataError("gnugo is not installed; run: apt-get install gnugo (Debian's GNU Go 3.8)")
+        self.timeout = timeout
         self.proc = subprocess.Popen([binary, "--mode", "gtp", "--level", str(level), "--seed", str(seed)],
                                      stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
                                      text=True)
+        # a reader thread hands the lines over, so waiting for one can time out (a pipe's readline cannot)
+        self.lines: queue.Queue[str | None] = queue.Queue()
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self) -> None:
+        for line in self.proc.stdout:
+            self.lines.put(line)
+        self.lines.put(None)  # the process closed its output
 
     def __call__(self, command: str) -> str:
-        self.proc.stdin.write(command + "\n")
-        self.proc.stdin.flush()
+        try:
+            self.proc.stdin.write(command + "\n")
+            self.proc.stdin.flush()
+        except (BrokenPipeError, ValueError):  # ValueError: stdin already closed
+            raise DataError(f"gnugo stopped answering (before {command!r}); check `gnugo --version` runs") from None
+        deadline = time.monotonic() + self.timeout
         lines = []
         while True:
-            line = self.proc.stdout.readline()
-            if not line:
+            try:
+                line = self.lines.get(timeout=max(0.0, deadline - time.monotonic()))
+            except queue.Empty:
+                self.proc.kill()
+                raise DataError(f"gnugo did not answer {command!r} within {self.timeout:g} s and was stopped; "
+                                f"rerun the install: the games already played are kept") from None
+            if line is None:
                 raise DataError(f"gnugo stopped answering (after {command!r}); check `gnugo --version` runs")
             if line.strip():
                 lines.append(line.strip())
@@ -527,10 +551,11 @@ class GTP:
         return reply[1:].strip()
 
     def close(self) -> None:
-        try:
-            self("quit")
-        except (DataError, OSError):
-            pass
+        if self.proc.poll() is None:
+            try:
+                self("quit")
+            except (DataError, OSError):
+                pass
         try:
             self.proc.wait(timeout=10)
         except subprocess.TimeoutExpired:
@@ -765,9 +790,10 @@ def load_positions(source="go-games", workers: int = 0, verbose: bool = True) ->
 
 # ---------------------------------------------------------------------------------------------------- main
 def main(argv: list[str] | None = None) -> int:
-    """`python -m nnzoo.data.go` (what `nnzoo data install go-games` runs): GNU Go self-play, then the planes."""
+    """`python -m nnzoo.data go-games` (what `nnzoo data install go-games` runs): GNU Go self-play, then the
+    planes."""
     from .store import GO_GAMES
-    p = argparse.ArgumentParser(prog="python -m nnzoo.data.go", description=main.__doc__)
+    p = argparse.ArgumentParser(prog="python -m nnzoo.data go-games", description=main.__doc__)
     p.add_argument("--games", type=int, default=GO_GAMES, help=f"games to play (default {GO_GAMES})")
     p.add_argument("--level", type=int, default=LEVEL, help=f"GNU Go's level, 0-10 (default {LEVEL})")
     p.add_argument("--first-seed", type=int, default=1, help="GNU Go's seed for game 0; game i gets this + i")
@@ -782,11 +808,8 @@ def main(argv: list[str] | None = None) -> int:
         if not args.no_planes:
             load_positions(folder / "games", args.workers)
     except DataError as e:
-        print(f"python -m nnzoo.data.go: {e}", file=sys.stderr)
+        print(f"python -m nnzoo.data go-games: {e}", file=sys.stderr)
         return 2
     print(f"{args.games} games in {folder}")
     return 0
 
-
-if __name__ == "__main__":
-    sys.exit(main())
