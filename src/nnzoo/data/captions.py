@@ -209,8 +209,10 @@ AXIS_SIGN = [(0, -1), (0, 1), (1, -1), (1, 1)]
 SPEEDS = (1, 2, 3, 4)
 """Pixels a frame. Each divides 36 (= 64 - 28, the room a 28 px digit has), and a start is a multiple of the
 speed, so a digit touches the edge exactly at a frame and bounces there: the direction a frame is labelled
-with is always the way the digit really moves from it. At 1 px a digit never bounces in 20 frames (a
-single bounce is refused, see _tracks); at 2-4 px it bounces twice."""
+with is always the way the digit really moves from it. A track with a single bounce is refused and redrawn
+(see _tracks), which in 20 frames leaves: 1 px never bounces; 3 and 4 px bounce twice; 2 px travels 38 px
+in 19 moves against 36 px of room, so it always bounces exactly once and is always redrawn: no clip of the
+default 20 frames moves at 2 px (kept in the tuple so that the sets drawn stay as they were)."""
 MIN_RUN = 3
 """A digit keeps its first direction for at least this many moves, and its last one too: a caption naming a
 direction the digit held for one frame (then the other way for the rest) would not be what a person says."""

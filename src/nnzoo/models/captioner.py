@@ -126,9 +126,7 @@ class ImageEncoder(nn.Module):
         n = min(len(features), len(self.features))
         for i in range(n):
             mine, theirs = self.features[i].state_dict(), features[i].state_dict()
-            wider = {k for k in mine if i == 0 and k in theirs and mine[k].dim() == 4 and theirs[k].dim() == 4
-                     and mine[k].size(1) > theirs[k].size(1)
-                     and mine[k][:, :theirs[k].size(1)].shape == theirs[k].shape}
+            wider = {k for k in mine if i == 0 and k in theirs and _wider_inputs(mine[k], theirs[k])}
             if mine.keys() != theirs.keys() or any(mine[k].shape != theirs[k].shape for k in set(mine) - wider):
                 raise ValueError(f"conv block {i} differs from the trained CNN's ({self.features[i]} vs "
                                  f"{features[i]}): set channels and kernel to the CNN's")
@@ -137,6 +135,13 @@ class ImageEncoder(nn.Module):
                 mine[k][:, :c], mine[k][:, c:] = theirs[k], 0.0
             self.features[i].load_state_dict({**theirs, **{k: mine[k] for k in wider}})
         return n
+
+
+def _wider_inputs(mine: torch.Tensor, theirs: torch.Tensor) -> bool:
+    """A conv weight (out, in, kh, kw) that is the trained one with more input channels (S2VT's `motion`
+    reads each frame beside its difference): the only difference load_cnn_features lets through."""
+    return (mine.dim() == theirs.dim() == 4 and mine.size(1) > theirs.size(1)
+            and mine[:, :theirs.size(1)].shape == theirs.shape)
 
 
 class CaptionModel(Model):

@@ -213,6 +213,10 @@ class _Jar:
         self.reader = threading.Thread(target=self.stderr.extend, args=(self.meteor.meteor_p.stderr,), daemon=True)
         self.reader.start()
 
+    def score(self, hypotheses: list[str], references: list[list[str]]) -> float:
+        """The corpus METEOR of these captions (raises OSError / ValueError when the jar has died)."""
+        return float(self.meteor.compute_score(*_coco_inputs(hypotheses, references))[0])
+
     def stop(self) -> str:
         """Stop the jar -> its last line on stderr (why it died, if it did)."""
         p = self.meteor.meteor_p
@@ -253,7 +257,7 @@ def meteor_score(hypotheses: list[str], references: list[list[str]]) -> tuple[fl
         except OSError as e:
             return None, f"METEOR left out: java did not start ({e})"
     try:
-        return round(float(_meteor[java].meteor.compute_score(*_coco_inputs(hypotheses, references))[0]), 4), ""
+        return round(_meteor[java].score(hypotheses, references), 4), ""
     except (OSError, ValueError) as e:  # the jar died (no memory for its 2 GB heap, ...): its answer is empty
         return None, f"METEOR left out: its jar failed ({_meteor.pop(java).stop() or type(e).__name__})"
 
