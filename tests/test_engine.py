@@ -54,6 +54,27 @@ def test_resume_gives_the_same_weights(tmp_path):
     assert all(torch.equal(a[k], b[k]) for k in a), "resumed run drifted from the straight one"
 
 
+def test_channels_last_trains_in_that_layout_to_the_same_weights(tmp_path, monkeypatch):
+    """channels_last=true keeps the conv kernels NHWC through the run (checked at each checkpoint) and trains
+    to the weights of the default layout up to rounding; the checkpoint loads either way."""
+    layouts = []
+    save = checkpoint.save
+
+    def spy(run_dir, model, *args):
+        kernels = [p for p in model.parameters() if p.dim() == 4 and p.size(1) > 1]  # 1 channel: both layouts
+        layouts.append(bool(kernels) and all(p.is_contiguous(memory_format=torch.channels_last) for p in kernels))
+        return save(run_dir, model, *args)
+
+    monkeypatch.setattr(checkpoint, "save", spy)
+    fit(tmp_path / "nhwc", *setup("epochs=1", "precision=fp32", "channels_last=true"))
+    assert layouts and all(layouts)
+    layouts.clear()
+    fit(tmp_path / "nchw", *setup("epochs=1", "precision=fp32"))
+    assert layouts and not any(layouts)
+    a, b = weights(tmp_path / "nhwc"), weights(tmp_path / "nchw")
+    assert a.keys() == b.keys() and all(torch.allclose(a[k], b[k], rtol=1e-3, atol=1e-4) for k in a)
+
+
 def test_checkpoint_layout(tmp_path):
     fit(tmp_path / "r", *setup("epochs=1"))
     ck = checkpoint.latest(tmp_path / "r")

@@ -53,6 +53,10 @@ class TrainConfig:
     ($NNZOO_CPU_BF16=0 or 1 overrides the CPU's detection)."""
     device: str = "auto"
     """auto (cuda, then mps, then cpu), cpu, cuda, cuda:1, mps."""
+    channels_last: bool = False
+    """Keep the 4-d weights (conv kernels) in channels-last (NHWC) layout, so convolutions run in it: often
+    faster with oneDNN and cuDNN (on a bf16 CPU: AlphaGo's policy network ~1.4x in bf16, GoogLeNet 1.56x in
+    fp32; AlexNet / VGG gain little). Figures agree with the default layout up to rounding."""
     log_every: int = C.positive(50)
     """Log the training loss every this many steps (at least 1)."""
     ckpt_every: int = C.nonneg(0)

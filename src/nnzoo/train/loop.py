@@ -210,6 +210,8 @@ def _fit(run_dir: Path, recipe, mcfg, tcfg: TrainConfig, task, build, resume: bo
     task.prepare(data, verbose)  # e.g. the judge its report reads: before the run folder and the first step
     seed_everything(tcfg.seed)
     model = build(mcfg).to(device)
+    if tcfg.channels_last:  # only 4-d tensors change layout; a conv's output follows its weight's
+        model = model.to(memory_format=torch.channels_last)
     task.attach(model, data, device)  # a frozen helper network the loss reads (SRGAN's feature loss)
     # starting weights from outside (pretrained word vectors): fresh runs only, a resumed run loads its own
     initialised = {} if resume else task.initialise(model, data, device, verbose and dist.main)
