@@ -6,13 +6,15 @@ The paper trained with asynchronous plain SGD (step 0.003 halved every 80 M step
 schedule (which gets further in few epochs than plain SGD) at batch 256; each position is shown in a random
 one of the board's 8 symmetries (augment=1), as the paper's mini-batches were. On 2 CPU cores a step of the
 full network takes seconds, so time_limit=29 (minutes) ends training there and the cosine schedule anneals
-by the clock; `epochs` is the ceiling a GPU reaches. Illegal points are masked out
-of the softmax (mask_illegal): the target is always legal, so this only spares the network learning that.
+by the clock; `epochs` is the ceiling a GPU reaches. channels_last=true: the 192-filter convolutions ran
+~1.4x faster in NHWC on a bf16 CPU (one thread, bf16, batch 32: 70 -> 92-107 positions a second). Illegal
+points are masked out of the softmax (mask_illegal): the target is always legal, so this only spares the
+network learning that.
 """
 from nnzoo.recipes import Recipe
 
 _TRAIN = dict(epochs=20, time_limit=29.0, batch_size=256, optimizer="adam", lr=1e-3, schedule="cosine",
-              warmup=0.02, augment=1, log_every=50)
+              warmup=0.02, augment=1, channels_last=True, log_every=50)
 _REFERENCE = ("Silver et al. 2016: 57.0 % top-1 on KGS 6-9 dan expert moves (all 48 planes; 55.7 % from the stones "
               "and move history alone), trained on 28.4 M positions; ours imitates GNU Go 3.8 (level 1) playing "
               "itself, not human experts, so the two figures do not compare")
